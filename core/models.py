@@ -1,0 +1,166 @@
+"""Domain types shared by the controller, the cloud client, the mock cloud and the faces."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LicenseKind(StrEnum):
+    CAPACITY = "capacity"
+    MAINTENANCE = "maintenance"
+
+
+class Protocol(StrEnum):
+    LON = "LON"
+    BACNET = "BACnet"
+    MODBUS = "Modbus"
+
+
+class DeviceState(StrEnum):
+    """The seed's three device states; the colour names are the CMS's."""
+
+    UNLICENSED = "unlicensed"  # purple
+    UNPROVISIONED = "unprovisioned"  # blue
+    PROVISIONED = "provisioned"  # green
+
+
+class StatusLevel(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class SegmentController(Frozen):
+    name: str
+    install_code: str
+    customer_id: UUID | None = None
+
+
+class Device(Frozen):
+    device_id: str
+    install_code: str
+    protocol: Protocol
+    name: str
+    seq: int = Field(description="Order in which the device was added; breaks ties in relicensing")
+    state: DeviceState
+
+    @property
+    def licensed(self) -> bool:
+        return self.state is not DeviceState.UNLICENSED
+
+
+class LicenseTerms(Frozen):
+    """What a license grants, independent of where it is active."""
+
+    license_id: UUID
+    kind: LicenseKind
+    devices: int = Field(gt=0)
+    term_years: int | None = Field(default=None, description="1 or 3 for maintenance, None for capacity")
+    expires_on: date | None = Field(default=None, description="Last valid day of a maintenance license")
+
+
+class SignedDocument(Frozen):
+    """A payload signed by the cloud (Ed25519 over canonical JSON), kept on the device as received."""
+
+    payload: dict[str, Any]
+    key_id: str
+    signature: str
+
+
+class LicenseGrant(LicenseTerms):
+    """The payload of a signed license document: the terms bound to one customer and install code."""
+
+    type: Literal["smartlic.license.v1"] = "smartlic.license.v1"
+    customer_id: UUID
+    install_code: str
+    issued_at: datetime
+
+
+class License(Frozen):
+    """A license active on (or being returned from) a segment controller."""
+
+    terms: LicenseTerms
+    install_code: str
+    activated_at: datetime
+    note: str = ""
+    document: SignedDocument
+    return_pending: bool = False
+
+    @property
+    def license_id(self) -> UUID:
+        return self.terms.license_id
+
+
+class CloudLicense(LicenseTerms):
+    """A license as the cloud lists it for a customer (the Download view)."""
+
+    earmarked_install_code: str | None = None
+    transfer_date: date | None = Field(
+        default=None, description="When the license was assigned, or returned to the cloud"
+    )
+    description: str
+
+
+class CloudLicensePage(Frozen):
+    items: list[CloudLicense]
+    total: int
+    next_offset: int | None = None
+
+
+class LicenseIdBatch(Frozen):
+    license_ids: list[UUID] = Field(min_length=1, max_length=5000)
+
+
+class ActivationOutcome(Frozen):
+    license_id: UUID
+    ok: bool
+    document: SignedDocument | None = None
+    code: str | None = None
+    reason: str | None = None
+
+
+class ActivationAnswer(Frozen):
+    results: list[ActivationOutcome]
+
+
+class TransferOutcome(Frozen):
+    license_id: UUID
+    ok: bool
+    code: str | None = None
+    reason: str | None = None
+
+
+class TransferAnswer(Frozen):
+    results: list[TransferOutcome]
+
+
+class InstallView(Frozen):
+    """What the cloud holds as active on one install code, for reconciliation."""
+
+    install_code: str
+    documents: list[SignedDocument]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem document with a stable machine-readable code."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    code: str
+
+
+class DemoInfo(Frozen):
+    customer_id: UUID
+    partner_name: str

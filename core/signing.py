@@ -1,0 +1,143 @@
+"""Ed25519 signatures over canonical JSON, and the device's trust store.
+
+The trust store is a folder of public keys named by key id. Only an explicit local step writes it
+(``TrustStore.add``); nothing that arrives over the network does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from core.errors import SignatureInvalid
+from core.models import SignedDocument
+
+
+def canonical_json(value: Any) -> bytes:
+    """One byte string per value: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def key_id_of(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_public_key(pem: bytes) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise SignatureInvalid("The key file is not a PEM public key.") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise SignatureInvalid("The key file holds a key that is not Ed25519.")
+    return key
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret file readable by its owner only, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class Signer:
+    """A private key with its key id."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        self.public_key = private_key.public_key()
+        self.key_id = key_id_of(self.public_key)
+
+    @classmethod
+    def generate(cls) -> Signer:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> Signer:
+        """The key kept at ``path`` (PEM, mode 0600), made on first use."""
+        if path.exists():
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if not isinstance(key, Ed25519PrivateKey):
+                raise SignatureInvalid(f"{path} does not hold an Ed25519 private key.")
+            return cls(key)
+        signer = cls.generate()
+        pem = signer._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        write_private(path, pem)
+        return signer
+
+    def public_pem(self) -> bytes:
+        return public_key_pem(self.public_key)
+
+    def sign(self, payload: dict[str, Any]) -> SignedDocument:
+        signature = self._key.sign(canonical_json(payload))
+        return SignedDocument(
+            payload=payload, key_id=self.key_id, signature=base64.b64encode(signature).decode()
+        )
+
+
+def verify_with(public_key: Ed25519PublicKey, document: SignedDocument) -> dict[str, Any]:
+    try:
+        signature = base64.b64decode(document.signature, validate=True)
+        public_key.verify(signature, canonical_json(document.payload))
+    except (InvalidSignature, ValueError) as exc:
+        raise SignatureInvalid(
+            "A license document's signature does not verify: it was altered or forged.",
+            hint="Nothing was stored. Run the operation again; if it repeats, contact support.",
+        ) from exc
+    return document.payload
+
+
+class TrustStore:
+    """Public keys the device trusts, one PEM file per key id in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def add(self, pem: bytes) -> str:
+        key = load_public_key(pem)
+        key_id = key_id_of(key)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{key_id}.pem"
+        if not target.exists():
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(public_key_pem(key))
+            os.replace(tmp, target)
+        return key_id
+
+    def key_ids(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.stem for p in self.folder.glob("*.pem"))
+
+    def verify(self, document: SignedDocument) -> dict[str, Any]:
+        """The payload of ``document`` if a trusted key signed it, else SignatureInvalid."""
+        path = self.folder / f"{document.key_id}.pem"
+        if not document.key_id.isalnum() or not path.is_file():
+            raise SignatureInvalid(
+                f"A license document is signed by an unknown key ({document.key_id[:16]!r}).",
+                hint="Add the cloud's public key with `smartlic trust add KEYFILE`.",
+            )
+        return verify_with(load_public_key(path.read_bytes()), document)
