@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+Clock = Callable[[], datetime]
+"""Returns the current time, timezone-aware UTC. Injected everywhere so tests can fix it."""
 
 
 class Frozen(BaseModel):
@@ -164,3 +168,34 @@ class Problem(BaseModel):
 class DemoInfo(Frozen):
     customer_id: UUID
     partner_name: str
+
+
+class OperationKind(StrEnum):
+    ACTIVATE = "activate"
+    TRANSFER = "transfer"
+
+
+class JournalEntry(Frozen):
+    """An operation that touches the cloud, written before the first request and closed after."""
+
+    op_id: UUID = Field(description="Also the Idempotency-Key of every request of the operation")
+    kind: OperationKind
+    install_code: str
+    customer_id: UUID
+    license_ids: list[UUID]
+    created_at: datetime
+    phase: str = "started"
+
+
+class AuditEntry(Frozen):
+    """One line of the append-only, hash-chained audit log."""
+
+    seq: int
+    at: datetime
+    actor: str
+    operation: str
+    install_code: str | None
+    detail: dict[str, Any]
+    result: str
+    prev_hash: str
+    hash: str
