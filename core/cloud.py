@@ -1,0 +1,225 @@
+"""Client of the license cloud's /api/v1, over any httpx transport.
+
+Every failure becomes one domain error from core.errors with a sentence a technician understands.
+Only reads and Idempotency-Key'd writes are retried, so a retry can never apply an operation twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from core.errors import (
+    CloudUnreachable,
+    Conflict,
+    InvalidAnswer,
+    NotFound,
+    Refused,
+    SmartlicError,
+    Unauthorized,
+)
+from core.models import (
+    ActivationAnswer,
+    CloudLicense,
+    CloudLicensePage,
+    DemoInfo,
+    InstallView,
+    TransferAnswer,
+)
+
+log = logging.getLogger(__name__)
+Model = TypeVar("Model", bound=BaseModel)
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRY_AFTER = 30.0
+PAGE_SIZE = 1000
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+CHECK_CLOUD = "Check the cloud URL and the network, then try again; nothing was changed."
+
+
+class CloudClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        retries: int = 3,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self._http = httpx.AsyncClient(
+            base_url=f"{base_url}/api/v1", transport=transport, timeout=timeout
+        )
+        self._retries = retries
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.requests_sent = 0
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- device calls ------------------------------------------------------------------------
+
+    async def list_page(
+        self, customer_id: UUID, install_code: str, offset: int = 0, limit: int = PAGE_SIZE
+    ) -> CloudLicensePage:
+        return await self._call(
+            "GET",
+            f"/customers/{customer_id}/licenses",
+            CloudLicensePage,
+            params={"install_code": install_code, "offset": offset, "limit": limit},
+        )
+
+    async def list_licenses(
+        self,
+        customer_id: UUID,
+        install_code: str,
+        on_page: Callable[[list[CloudLicense], int], None] | None = None,
+    ) -> list[CloudLicense]:
+        """Every available license of the customer, page by page (``on_page(items, total)``)."""
+        items: list[CloudLicense] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = await self.list_page(customer_id, install_code, offset)
+            items.extend(page.items)
+            if on_page:
+                on_page(page.items, page.total)
+            if page.next_offset is not None and page.next_offset <= offset:
+                raise InvalidAnswer("The license cloud sent a page list that does not advance.")
+            offset = page.next_offset
+        return items
+
+    async def activate(
+        self, customer_id: UUID, install_code: str, license_ids: list[UUID], op_id: UUID
+    ) -> ActivationAnswer:
+        return await self._call(
+            "POST",
+            f"/customers/{customer_id}/installs/{install_code}/activate",
+            ActivationAnswer,
+            json={"license_ids": [str(i) for i in license_ids]},
+            idempotency_key=op_id,
+        )
+
+    async def transfer(
+        self, customer_id: UUID, install_code: str, license_ids: list[UUID], op_id: UUID
+    ) -> TransferAnswer:
+        return await self._call(
+            "POST",
+            f"/customers/{customer_id}/installs/{install_code}/transfer",
+            TransferAnswer,
+            json={"license_ids": [str(i) for i in license_ids]},
+            idempotency_key=op_id,
+        )
+
+    async def install_view(self, customer_id: UUID, install_code: str) -> InstallView:
+        return await self._call(
+            "GET", f"/customers/{customer_id}/installs/{install_code}/licenses", InstallView
+        )
+
+    async def demo_info(self) -> DemoInfo:
+        return await self._call("GET", "/demo", DemoInfo)
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[Model],
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotency_key: UUID | None = None,
+    ) -> Model:
+        headers = {"Idempotency-Key": str(idempotency_key)} if idempotency_key else {}
+        retryable = method == "GET" or idempotency_key is not None
+        attempt = 0
+        while True:
+            try:
+                self.requests_sent += 1
+                response = await self._http.request(method, path, params=params, json=json, headers=headers)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                if retryable and attempt < self._retries:
+                    await self._backoff(attempt, None)
+                    attempt += 1
+                    continue
+                log.warning("cloud %s %s failed: %s", method, path, type(exc).__name__)
+                raise CloudUnreachable(
+                    f"Cannot reach the license cloud at {self.base_url} ({_transport_reason(exc)}).",
+                    hint=CHECK_CLOUD,
+                ) from exc
+            if response.status_code in RETRY_STATUSES and retryable and attempt < self._retries:
+                await self._backoff(attempt, response.headers.get("Retry-After"))
+                attempt += 1
+                continue
+            return _parse(response, model)
+
+    async def _backoff(self, attempt: int, retry_after: str | None) -> None:
+        delay = min(8.0, 0.25 * 2**attempt) * (0.5 + self._rng.random())
+        if retry_after:
+            with contextlib.suppress(ValueError):
+                delay = max(delay, min(MAX_RETRY_AFTER, float(retry_after)))
+        await self._sleep(delay)
+
+
+def _transport_reason(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or no route"
+    return "the connection dropped"
+
+
+def _parse(response: httpx.Response, model: type[Model]) -> Model:
+    if len(response.content) > MAX_ANSWER_BYTES:
+        raise InvalidAnswer("The license cloud sent an answer that is too large.", hint=CHECK_CLOUD)
+    if response.is_success:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            log.warning("malformed cloud answer for %s: %s", model.__name__, exc.errors()[:3])
+            raise InvalidAnswer(
+                "The license cloud sent an answer smartlic does not understand.", hint=CHECK_CLOUD
+            ) from exc
+    raise _problem_error(response)
+
+
+def _problem_error(response: httpx.Response) -> SmartlicError:
+    status = response.status_code
+    try:
+        body = response.json()
+        code = str(body.get("code", "")) if isinstance(body, dict) else ""
+        detail = str(body.get("detail") or body.get("title") or "") if isinstance(body, dict) else ""
+    except ValueError:
+        code, detail = "", ""
+    detail = detail[:300]
+    if code == "customer_not_found":
+        return NotFound(
+            "The license cloud does not know this Customer ID.",
+            hint="Check it in Manage Customer Accounts (it comes from the License Partner Portal).",
+            code=code,
+        )
+    if status in (401, 403):
+        return Unauthorized("The license cloud refused the credentials.", code=code or "unauthorized")
+    if status == 404:
+        return NotFound(detail or "The license cloud has no such item.", code=code or "not_found")
+    if status == 409:
+        return Conflict(detail or "The license cloud reports a conflict.", code=code or "conflict")
+    if status in (400, 422):
+        return Refused(detail or "The license cloud refused the request.", code=code or "refused")
+    if status in RETRY_STATUSES or status >= 500:
+        return CloudUnreachable(
+            f"The license cloud is not available right now (HTTP {status}).",
+            hint="Try again in a minute; nothing was changed.",
+            code=code or "unavailable",
+        )
+    return InvalidAnswer(f"The license cloud answered HTTP {status}.", hint=CHECK_CLOUD, code=code or None)

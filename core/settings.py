@@ -1,0 +1,107 @@
+"""Settings: environment variables SMARTLIC_*, then an optional TOML file, then defaults.
+
+The file is ``$SMARTLIC_CONFIG`` if set, else ``$XDG_CONFIG_HOME/smartlic/config.toml``
+(``~/.config/smartlic/config.toml``). A missing file is fine; a broken one is a ConfigError.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.errors import ConfigError
+
+ENV_PREFIX = "SMARTLIC_"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def default_data_dir() -> Path:
+    return _xdg("XDG_DATA_HOME", ".local/share") / "smartlic"
+
+
+def config_file() -> Path:
+    explicit = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    return Path(explicit) if explicit else _xdg("XDG_CONFIG_HOME", ".config") / "smartlic" / "config.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    cloud_url: str | None = Field(
+        default=None, description="License cloud base URL; unset means the embedded demo cloud"
+    )
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where the store and keys live")
+    timeout: float = Field(default=10.0, gt=0, le=300, description="Seconds per cloud request")
+    retries: int = Field(default=3, ge=0, le=10, description="Retries of a failed cloud request")
+    expiring_days: int = Field(default=60, ge=0, le=3650, description="Days before expiry to warn")
+    keys: dict[str, str] = Field(
+        default_factory=dict, description="Key remaps: binding id -> keys, e.g. download = 'ctrl+d'"
+    )
+
+    @field_validator("cloud_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "smartlic.db"
+
+    @property
+    def trust_dir(self) -> Path:
+        return self.data_dir / "trust"
+
+    @property
+    def embedded_cloud_dir(self) -> Path:
+        return self.data_dir / "cloud"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "smartlic.log"
+
+
+def _setting_name(loc: tuple[Any, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    return f"{ENV_PREFIX}{field.upper()} (or `{field}` in {config_file()})"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings, or one ConfigError naming the setting that is wrong."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"Invalid setting {_setting_name(first['loc'])}: {first['msg']}.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The settings file {config_file()} is not valid TOML: {exc}.") from exc
+    except OSError as exc:
+        raise ConfigError(f"The settings file {config_file()} cannot be read: {exc.strerror}.") from exc

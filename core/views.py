@@ -1,0 +1,86 @@
+"""What the service hands to the faces: flat, ready-to-show, JSON-serialisable views."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import Field
+
+from core.models import CloudLicense, Frozen, LicenseKind, SegmentController, StatusLevel
+
+
+class LicenseRow(Frozen):
+    segment_name: str
+    install_code: str
+    license_id: UUID
+    kind: LicenseKind
+    devices: int
+    term_years: int | None
+    expires_on: date | None
+    description: str
+    status: str
+    status_level: StatusLevel
+    activated_at: datetime
+    note: str
+    return_pending: bool
+
+
+class SegmentSummary(Frozen):
+    segment: SegmentController
+    capacity: int
+    licensed: int
+    unlicensed: int
+    unprovisioned: int
+    provisioned: int
+    maintenance_covered: int
+    maintenance_shortfall: int
+    next_step: str | None = Field(description="What to do when the segment has no capacity")
+
+
+class CloudOffer(Frozen):
+    """The Download view of one segment: what the cloud holds for its Customer ID."""
+
+    segment: SegmentController
+    licenses: list[CloudLicense]
+    empty_reason: str | None = None
+
+
+class Failure(Frozen):
+    license_id: UUID
+    code: str
+    reason: str
+
+
+class ActivationResult(Frozen):
+    op_id: UUID
+    activated: list[UUID]
+    already_active: list[UUID] = []
+    failed: list[Failure] = []
+
+
+class TransferResult(Frozen):
+    op_id: UUID
+    returned: list[UUID]
+    failed: list[Failure] = []
+    devices_unlicensed: int = 0
+
+
+class ProvisionResult(Frozen):
+    provisioned: list[str]
+    refused: dict[str, str]
+
+
+class SyncReport(Frozen):
+    healed_operations: list[UUID] = []
+    adopted: list[UUID] = []
+    removed: list[UUID] = []
+    returned: list[UUID] = []
+    skipped: dict[str, str] = Field(default_factory=dict, description="segment -> why it was not synced")
+
+
+class StatusReport(Frozen):
+    segments: list[SegmentSummary]
+    warnings: list[str]
+    unfinished_operations: int
+    alert: bool = Field(description="An expired maintenance license or maintenance short of capacity")

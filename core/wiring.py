@@ -1,0 +1,81 @@
+"""Start-up wiring: settings -> store -> cloud client (embedded demo or real URL) -> service.
+
+This is the one place that chooses the embedded mock cloud; the service never knows which it has.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from core.cloud import CloudClient
+from core.errors import StoreUnavailable
+from core.models import Clock
+from core.service import LicenseService, default_actor
+from core.settings import Settings
+from core.signing import TrustStore
+from core.store import Store
+
+EMBEDDED_BASE_URL = "http://embedded-cloud"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_service(
+    settings: Settings,
+    *,
+    face: str,
+    clock: Clock = utc_now,
+    rng: random.Random | None = None,
+) -> LicenseService:
+    _make_private_dir(settings.data_dir)
+    store = Store.open(settings.store_path, clock=clock, rng=rng)
+    trust = TrustStore(settings.trust_dir)
+    if settings.cloud_url:
+        cloud = CloudClient(settings.cloud_url, timeout=settings.timeout, retries=settings.retries)
+    else:
+        cloud = CloudClient(
+            EMBEDDED_BASE_URL,
+            transport=_embedded_transport(settings, store, trust, clock, rng),
+            timeout=settings.timeout,
+            retries=settings.retries,
+        )
+    return LicenseService(
+        store,
+        cloud,
+        trust,
+        clock=clock,
+        expiring_days=settings.expiring_days,
+        actor=default_actor(face),
+    )
+
+
+def _embedded_transport(
+    settings: Settings, store: Store, trust: TrustStore, clock: Clock, rng: random.Random | None
+) -> httpx.AsyncBaseTransport:
+    # Imported here so that a controller talking to a real cloud never loads FastAPI.
+    from core.mock_cloud.app import create_app
+
+    with store.read() as tx:
+        segments = tx.segments()
+    earmark = segments[0].install_code if segments else "17q5t6a"
+    cloud_rng = random.Random(rng.random()) if rng else None
+    app = create_app(settings.embedded_cloud_dir, clock=clock, rng=cloud_rng, earmark_install_code=earmark)
+    # The embedded demo is the one case where smartlic itself vouches for a cloud key.
+    trust.add(Path(app.state.public_key_path).read_bytes())
+    return httpx.ASGITransport(app=app)
+
+
+def _make_private_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"Cannot create the data directory {path}: {exc.strerror}.",
+            hint="Set SMARTLIC_DATA_DIR to a writable directory.",
+        ) from exc

@@ -1,0 +1,351 @@
+"""The `smartlic` command line: the TUI by default, and subcommands for scripts.
+
+Exit codes: 0 ok, 1 operation refused or failed, 2 usage or configuration error,
+3 cloud unreachable. Errors are one line on stderr; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from uuid import UUID
+
+from core.errors import InvalidInput, SmartlicError
+from core.service import LicenseService
+from core.settings import Settings, load_settings
+from tui.cli_output import emit_json, error_line, say, table
+
+Handler = Callable[[LicenseService, argparse.Namespace], Awaitable[int]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        HANDLERS[name] = func
+        return func
+
+    return register
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+@command("licenses")
+async def _licenses(service: LicenseService, args: argparse.Namespace) -> int:
+    rows = service.license_rows(args.segment)
+    if args.json:
+        emit_json({"licenses": rows})
+    elif not rows:
+        say("No licenses are active. Set a Customer ID, then activate licenses from the cloud.")
+    else:
+        say(
+            table(
+                ["Segment Controller", "Description", "Status", "Activation Date", "License ID", "Note"],
+                [
+                    [r.segment_name, r.description, r.status, r.activated_at.date(), r.license_id, r.note]
+                    for r in rows
+                ],
+            )
+        )
+    return 0
+
+
+@command("accounts")
+async def _accounts(service: LicenseService, args: argparse.Namespace) -> int:
+    if args.action == "set":
+        if not args.segment or args.customer_id is None:
+            raise InvalidInput("Usage: smartlic accounts set SEGMENT CUSTOMER_ID")
+        segment = service.set_customer_id(args.segment, args.customer_id)
+        if args.json:
+            emit_json({"segment": segment})
+        else:
+            say(f"{segment.name}: Customer ID is now {segment.customer_id or '(none)'}.")
+        return 0
+    segments = service.segments()
+    if args.json:
+        emit_json({"segments": segments})
+    else:
+        say(
+            table(
+                ["Segment Controller", "Install Code", "Customer ID"],
+                [[s.name, s.install_code, s.customer_id or "-"] for s in segments],
+            )
+        )
+    return 0
+
+
+@command("cloud-licenses")
+async def _cloud_licenses(service: LicenseService, args: argparse.Namespace) -> int:
+    offer = await service.cloud_licenses(args.segment)
+    if args.json:
+        emit_json(offer)
+    elif not offer.licenses:
+        say(offer.empty_reason or "The cloud holds no licenses for this Customer ID.")
+    else:
+        say(
+            table(
+                ["Segment Controller", "License ID", "Transfer Date", "Description"],
+                [
+                    [offer.segment.install_code, lic.license_id, lic.transfer_date or "-", lic.description]
+                    for lic in offer.licenses
+                ],
+            )
+        )
+    return 0
+
+
+@command("activate")
+async def _activate(service: LicenseService, args: argparse.Namespace) -> int:
+    ids = [_uuid(text) for text in args.license_ids]
+    await service.resume_if_needed()
+    result = await service.activate(args.segment, ids, progress=_progress(args))
+    if args.json:
+        emit_json(result)
+    else:
+        for license_id in result.activated:
+            say(f"activated  {license_id}")
+        for license_id in result.already_active:
+            say(f"already    {license_id} (was active already)")
+        for failure in result.failed:
+            say(f"FAILED     {failure.license_id}: {failure.reason} [{failure.code}]")
+    return 1 if result.failed else 0
+
+
+@command("transfer")
+async def _transfer(service: LicenseService, args: argparse.Namespace) -> int:
+    if not args.yes:
+        rows = service.license_rows(args.segment)
+        lines = [f"  {r.license_id}  {r.description}" for r in rows]
+        raise InvalidInput(
+            "Transfer to Cloud returns ALL licenses of the segment; its devices become unlicensed "
+            "(purple) and nothing talks to them until new licenses are activated and they are "
+            "provisioned again. Add --yes to confirm.",
+            hint=("Licenses that would go back:\n" + "\n".join(lines)) if lines else None,
+        )
+    await service.resume_if_needed()
+    result = await service.transfer(args.segment, progress=_progress(args))
+    if args.json:
+        emit_json(result)
+    else:
+        for license_id in result.returned:
+            say(f"returned   {license_id}")
+        for failure in result.failed:
+            say(f"FAILED     {failure.license_id}: {failure.reason} [{failure.code}]")
+        say(f"{result.devices_unlicensed} device(s) are now unlicensed.")
+    return 1 if result.failed else 0
+
+
+@command("devices")
+async def _devices(service: LicenseService, args: argparse.Namespace) -> int:
+    devices = service.devices(args.segment)
+    if args.json:
+        emit_json({"devices": devices})
+    else:
+        names = {s.install_code: s.name for s in service.segments()}
+        say(
+            table(
+                ["Segment Controller", "Device", "Protocol", "Name", "Licensed", "State"],
+                [
+                    [names.get(d.install_code), d.device_id, d.protocol.value, d.name,
+                     "yes" if d.licensed else "no", d.state.value]
+                    for d in devices
+                ],
+            )
+        )
+    return 0
+
+
+@command("provision")
+async def _provision(service: LicenseService, args: argparse.Namespace) -> int:
+    if args.all == bool(args.device_ids):
+        raise InvalidInput("Name the devices to provision, or give --all (not both).")
+    result = service.provision(args.segment, None if args.all else args.device_ids)
+    if args.json:
+        emit_json(result)
+    else:
+        say(f"provisioned {len(result.provisioned)} device(s)")
+        for device_id, reason in result.refused.items():
+            say(f"REFUSED    {device_id}: {reason}")
+    return 1 if result.refused else 0
+
+
+@command("sync")
+async def _sync(service: LicenseService, args: argparse.Namespace) -> int:
+    report = await service.sync(progress=_progress(args))
+    if args.json:
+        emit_json(report)
+    else:
+        say(
+            f"healed {len(report.healed_operations)} operation(s); adopted {len(report.adopted)}, "
+            f"removed {len(report.removed)}, returned {len(report.returned)} license(s)"
+        )
+        for name, why in report.skipped.items():
+            say(f"skipped    {name}: {why}")
+    return 0
+
+
+@command("status")
+async def _status(service: LicenseService, args: argparse.Namespace) -> int:
+    report = service.status()
+    if args.json:
+        emit_json(report)
+    else:
+        say(
+            table(
+                ["Segment Controller", "Capacity", "Licensed", "Unlicensed", "Provisioned", "Maintenance"],
+                [
+                    [s.segment.name, s.capacity, f"{s.licensed}/{s.capacity}", s.unlicensed, s.provisioned,
+                     f"{s.maintenance_covered} ({s.maintenance_shortfall} short)"
+                     if s.maintenance_shortfall else s.maintenance_covered]
+                    for s in report.segments
+                ],
+            )
+        )
+        for warning in report.warnings:
+            say(f"warning: {warning}")
+    return 1 if report.alert else 0
+
+
+@command("trust")
+async def _trust(service: LicenseService, args: argparse.Namespace) -> int:
+    try:
+        pem = Path(args.keyfile).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {args.keyfile}: {exc.strerror}.") from exc
+    key_id = service.trust_add(pem)
+    if args.json:
+        emit_json({"key_id": key_id})
+    else:
+        say(f"trusted key {key_id}")
+    return 0
+
+
+@command("demo-info")
+async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
+    info = await service.demo_info()
+    if args.json:
+        emit_json(info)
+    else:
+        say(f"Demo Customer ID: {info.customer_id}")
+        say("Set it with: smartlic accounts set SmartServer-A " + str(info.customer_id))
+    return 0
+
+
+# --- plumbing --------------------------------------------------------------------------------
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"{text!r} is not a license ID (a UUID).") from exc
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str, float], None]:
+    def report(message: str, fraction: float) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print a stable JSON document on stdout")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser = argparse.ArgumentParser(
+        prog="smartlic",
+        description="License management of SmartServer IoT segment controllers.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("tui", parents=[common], help="open the terminal UI (the default)")
+    p = sub.add_parser("licenses", parents=[common], help="list active licenses")
+    p.add_argument("segment", nargs="?", help="segment controller name or install code")
+    p = sub.add_parser("accounts", parents=[common], help="list or set Customer IDs")
+    p.add_argument("action", nargs="?", choices=["set"])
+    p.add_argument("segment", nargs="?")
+    p.add_argument("customer_id", nargs="?")
+    p = sub.add_parser("cloud-licenses", parents=[common], help="licenses the cloud holds for a segment")
+    p.add_argument("segment")
+    p = sub.add_parser("activate", parents=[common], help="activate licenses from the cloud")
+    p.add_argument("segment")
+    p.add_argument("license_ids", nargs="+", metavar="LICENSE_ID")
+    p = sub.add_parser("transfer", parents=[common], help="return all licenses of a segment to the cloud")
+    p.add_argument("segment")
+    p.add_argument("--yes", action="store_true", help="confirm: devices become unlicensed")
+    p = sub.add_parser("devices", parents=[common], help="list devices")
+    p.add_argument("segment", nargs="?")
+    p = sub.add_parser("provision", parents=[common], help="provision licensed devices")
+    p.add_argument("segment")
+    p.add_argument("device_ids", nargs="*", metavar="DEVICE_ID")
+    p.add_argument("--all", action="store_true", help="every licensed, unprovisioned device")
+    sub.add_parser("sync", parents=[common], help="finish interrupted operations, agree with the cloud")
+    sub.add_parser("status", parents=[common], help="summary; exit 1 on expired or short maintenance")
+    p = sub.add_parser("trust", parents=[common], help="trust a license cloud's public key")
+    p.add_argument("action", choices=["add"])
+    p.add_argument("keyfile")
+    sub.add_parser("demo-info", parents=[common], help="print the demo Customer ID")
+    return parser
+
+
+def _setup_logging(settings: Settings) -> None:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler: logging.Handler = logging.FileHandler(settings.log_path, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from core.wiring import build_service
+
+    service = build_service(settings, face="cli")
+    try:
+        return await HANDLERS[args.command](service, args)
+    finally:
+        await service.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        _setup_logging(settings)
+        if args.command in (None, "tui"):
+            from tui.app import run_tui
+
+            return run_tui(settings)
+        return asyncio.run(_run(settings, args))
+    except SmartlicError as exc:
+        logging.getLogger("smartlic").info("refused: %s", exc)
+        _report(args, exc.code, str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        error_line("interrupted; run `smartlic sync` to finish any operation that was under way.")
+        return 130
+    except Exception as exc:
+        logging.getLogger("smartlic").exception("unexpected error")
+        if args.debug:
+            traceback.print_exc()
+        _report(args, "internal_error", f"Unexpected error ({type(exc).__name__}). Run with --debug.")
+        return 1
+
+
+def _report(args: argparse.Namespace, code: str, message: str) -> None:
+    error_line(message)
+    if getattr(args, "json", False):
+        emit_json({"error": {"code": code, "message": message}})
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
