@@ -1,0 +1,178 @@
+"""The device-facing endpoints of the mock license cloud (``/api/v1``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel
+
+from core.mock_cloud import licensing
+from core.mock_cloud.db import CloudDB, Tx
+from core.mock_cloud.idempotency import check_key, request_hash, run_once
+from core.mock_cloud.problems import ApiProblem
+from core.models import (
+    ActivationAnswer,
+    Clock,
+    CloudLicensePage,
+    DemoInfo,
+    InstallView,
+    LicenseIdBatch,
+    TransferAnswer,
+)
+from core.rules import is_install_code, parse_customer_id
+from core.signing import Signer
+
+MAX_PAGE = 5000
+DEFAULT_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class CloudContext:
+    """What every endpoint needs; kept on ``app.state.cloud``."""
+
+    db: CloudDB
+    signer: Signer
+    clock: Clock
+    demo_customer_id: UUID
+    partner_name: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    time: datetime
+
+
+class PublicKey(BaseModel):
+    key_id: str
+    pem: str
+
+
+def _context(request: Request) -> CloudContext:
+    context: CloudContext = request.app.state.cloud
+    return context
+
+
+def _customer_id(text: str) -> UUID:
+    try:
+        return parse_customer_id(text)
+    except ValueError as exc:
+        raise ApiProblem(422, "invalid_customer_id", str(exc)) from None
+
+
+def _install_code(text: str) -> str:
+    if not is_install_code(text):
+        raise ApiProblem(
+            422, "invalid_install_code", f"{text!r} is not an install code: 7 characters, 0-9 and a-z."
+        )
+    return text
+
+
+def _require_customer(tx: Tx, customer_id: UUID) -> None:
+    if tx.customer(customer_id) is None:
+        raise ApiProblem(
+            404,
+            "customer_not_found",
+            f"The cloud has no customer {customer_id}; check the Customer ID with your partner.",
+        )
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+
+    @api.get("/health")
+    def health(request: Request) -> Health:
+        return Health(time=_context(request).clock())
+
+    @api.get("/public-key")
+    def public_key(request: Request) -> PublicKey:
+        signer = _context(request).signer
+        return PublicKey(key_id=signer.key_id, pem=signer.public_pem().decode())
+
+    @api.get("/demo")
+    def demo(request: Request) -> DemoInfo:
+        context = _context(request)
+        return DemoInfo(customer_id=context.demo_customer_id, partner_name=context.partner_name)
+
+    @api.get("/customers/{customer_id}/licenses")
+    def list_licenses(
+        request: Request,
+        customer_id: str,
+        install_code: str | None = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    ) -> CloudLicensePage:
+        """The customer's licenses available for download, i.e. active nowhere, oldest first."""
+        customer = _customer_id(customer_id)
+        code = None if install_code is None else _install_code(install_code)
+        with _context(request).db.read() as tx:
+            _require_customer(tx, customer)
+            records, total = tx.available_licenses(
+                customer, for_install_code=code, offset=offset, limit=limit
+            )
+        end = offset + len(records)
+        return CloudLicensePage(
+            items=[licensing.cloud_license(r) for r in records],
+            total=total,
+            next_offset=end if end < total else None,
+        )
+
+    @api.post("/customers/{customer_id}/installs/{install_code}/activate", response_model=ActivationAnswer)
+    def activate(
+        request: Request,
+        customer_id: str,
+        install_code: str,
+        batch: LicenseIdBatch,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        customer, code = _customer_id(customer_id), _install_code(install_code)
+        key = check_key(idempotency_key)
+        context = _context(request)
+        req_hash = request_hash(
+            "POST", f"/customers/{customer}/installs/{code}/activate", batch.model_dump(mode="json")
+        )
+
+        def effect(tx: Tx) -> BaseModel:
+            _require_customer(tx, customer)
+            return licensing.activate(tx, context.signer, customer, code, batch.license_ids, context.clock())
+
+        return run_once(context.db, key, req_hash, effect)
+
+    @api.post("/customers/{customer_id}/installs/{install_code}/transfer", response_model=TransferAnswer)
+    def transfer(
+        request: Request,
+        customer_id: str,
+        install_code: str,
+        batch: LicenseIdBatch,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        customer, code = _customer_id(customer_id), _install_code(install_code)
+        key = check_key(idempotency_key)
+        context = _context(request)
+        req_hash = request_hash(
+            "POST", f"/customers/{customer}/installs/{code}/transfer", batch.model_dump(mode="json")
+        )
+
+        def effect(tx: Tx) -> BaseModel:
+            _require_customer(tx, customer)
+            return licensing.transfer(tx, customer, code, batch.license_ids, context.clock())
+
+        return run_once(context.db, key, req_hash, effect)
+
+    @api.get("/customers/{customer_id}/installs/{install_code}/licenses")
+    def install_view(request: Request, customer_id: str, install_code: str) -> InstallView:
+        """Fresh documents of every license the cloud holds as active on the install code."""
+        customer, code = _customer_id(customer_id), _install_code(install_code)
+        context = _context(request)
+        with context.db.read() as tx:
+            _require_customer(tx, customer)
+            documents = licensing.install_documents(tx, context.signer, customer, code, context.clock())
+        return InstallView(install_code=code, documents=documents)
+
+    return api

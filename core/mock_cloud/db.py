@@ -1,0 +1,362 @@
+"""The mock cloud's own SQLite database: partners, customers, licenses and idempotency records.
+
+One connection shared by all threads, guarded by a lock: FastAPI runs sync endpoints in a thread
+pool while in-process tests call from the event loop, and SQLite connections are not safe to share
+without it. Every use is a transaction (``CloudDB.read`` / ``CloudDB.write``), writes start with
+``BEGIN IMMEDIATE`` so a write never has to upgrade its lock midway.
+
+A license belongs to a partner; ``customer_id`` NULL means it is still in the partner's own
+inventory, ``install_code`` NULL means it is not active anywhere (available for download).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from core.models import LicenseKind, LicenseTerms
+
+SCHEMA_VERSION = 1
+DB_FILE = "cloud.db"
+
+# Index = the version a script upgrades *from*; append, never edit, so old files migrate in order.
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE partners (
+        partner_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        token TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE customers (
+        customer_id TEXT PRIMARY KEY,
+        partner_id TEXT NOT NULL REFERENCES partners(partner_id),
+        name TEXT NOT NULL
+    );
+    CREATE INDEX customers_by_partner ON customers(partner_id, name);
+    CREATE TABLE licenses (
+        license_id TEXT PRIMARY KEY,
+        partner_id TEXT NOT NULL REFERENCES partners(partner_id),
+        customer_id TEXT REFERENCES customers(customer_id),
+        kind TEXT NOT NULL CHECK (kind IN ('capacity', 'maintenance')),
+        devices INTEGER NOT NULL CHECK (devices > 0),
+        term_years INTEGER,
+        expires_on TEXT,
+        earmarked_install_code TEXT,
+        install_code TEXT,
+        transfer_date TEXT,
+        created_seq INTEGER NOT NULL UNIQUE
+    );
+    CREATE INDEX licenses_by_customer ON licenses(customer_id, created_seq);
+    CREATE INDEX licenses_by_install ON licenses(install_code);
+    CREATE INDEX licenses_by_partner ON licenses(partner_id, created_seq);
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        response_json TEXT NOT NULL
+    );
+    """,
+]
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+class CloudDBError(Exception):
+    """The cloud database cannot be used (damaged, or written by a newer version)."""
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Partner(_Row):
+    partner_id: UUID
+    name: str
+    token: str
+
+
+class Customer(_Row):
+    customer_id: UUID
+    partner_id: UUID
+    name: str
+
+
+class LicenseRecord(_Row):
+    license_id: UUID
+    partner_id: UUID
+    customer_id: UUID | None = None
+    kind: LicenseKind
+    devices: int
+    term_years: int | None = None
+    expires_on: date | None = None
+    earmarked_install_code: str | None = None
+    install_code: str | None = None
+    transfer_date: date | None = None
+    created_seq: int = 0  # given by Tx.add_license
+
+    def terms(self) -> LicenseTerms:
+        return LicenseTerms(
+            license_id=self.license_id,
+            kind=self.kind,
+            devices=self.devices,
+            term_years=self.term_years,
+            expires_on=self.expires_on,
+        )
+
+
+class IdempotencyRecord(_Row):
+    key: str
+    request_hash: str
+    status: int
+    response_json: str
+
+
+_LICENSE_COLUMNS = (
+    "license_id, partner_id, customer_id, kind, devices, term_years, expires_on, "
+    "earmarked_install_code, install_code, transfer_date, created_seq"
+)
+
+
+def _license(row: sqlite3.Row) -> LicenseRecord:
+    return LicenseRecord.model_validate(dict(row))
+
+
+def _text(value: UUID | date | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class Tx:
+    """The queries of one transaction. Only valid inside ``CloudDB.read()`` / ``CloudDB.write()``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    # --- partners and customers ------------------------------------------------------------
+
+    def add_partner(self, partner: Partner) -> None:
+        self._conn.execute(
+            "INSERT INTO partners (partner_id, name, token) VALUES (?, ?, ?)",
+            (str(partner.partner_id), partner.name, partner.token),
+        )
+
+    def partner_by_token(self, token: str) -> Partner | None:
+        row = self._conn.execute("SELECT * FROM partners WHERE token = ?", (token,)).fetchone()
+        return None if row is None else Partner.model_validate(dict(row))
+
+    def partners(self) -> list[Partner]:
+        rows = self._conn.execute("SELECT * FROM partners ORDER BY name, partner_id").fetchall()
+        return [Partner.model_validate(dict(r)) for r in rows]
+
+    def add_customer(self, customer: Customer) -> None:
+        self._conn.execute(
+            "INSERT INTO customers (customer_id, partner_id, name) VALUES (?, ?, ?)",
+            (str(customer.customer_id), str(customer.partner_id), customer.name),
+        )
+
+    def customer(self, customer_id: UUID) -> Customer | None:
+        row = self._conn.execute(
+            "SELECT * FROM customers WHERE customer_id = ?", (str(customer_id),)
+        ).fetchone()
+        return None if row is None else Customer.model_validate(dict(row))
+
+    def customers_of(self, partner_id: UUID) -> list[Customer]:
+        rows = self._conn.execute(
+            "SELECT * FROM customers WHERE partner_id = ? ORDER BY name, customer_id", (str(partner_id),)
+        ).fetchall()
+        return [Customer.model_validate(dict(r)) for r in rows]
+
+    # --- licenses --------------------------------------------------------------------------
+
+    def add_license(self, record: LicenseRecord) -> LicenseRecord:
+        """Insert ``record`` after all others; its ``created_seq`` is assigned here."""
+        (seq,) = self._conn.execute("SELECT COALESCE(MAX(created_seq), 0) + 1 FROM licenses").fetchone()
+        stored = record.model_copy(update={"created_seq": seq})
+        self._conn.execute(
+            f"INSERT INTO licenses ({_LICENSE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(stored.license_id),
+                str(stored.partner_id),
+                _text(stored.customer_id),
+                stored.kind.value,
+                stored.devices,
+                stored.term_years,
+                _text(stored.expires_on),
+                stored.earmarked_install_code,
+                stored.install_code,
+                _text(stored.transfer_date),
+                stored.created_seq,
+            ),
+        )
+        return stored
+
+    def license(self, license_id: UUID) -> LicenseRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_LICENSE_COLUMNS} FROM licenses WHERE license_id = ?", (str(license_id),)
+        ).fetchone()
+        return None if row is None else _license(row)
+
+    def available_licenses(
+        self, customer_id: UUID, *, for_install_code: str | None, offset: int, limit: int
+    ) -> tuple[list[LicenseRecord], int]:
+        """A page of the customer's licenses not active anywhere, and how many there are in all.
+
+        With ``for_install_code``, licenses earmarked for another install code are left out: that
+        segment could never activate them.
+        """
+        where = "customer_id = ? AND install_code IS NULL"
+        args: list[object] = [str(customer_id)]
+        if for_install_code is not None:
+            where += " AND (earmarked_install_code IS NULL OR earmarked_install_code = ?)"
+            args.append(for_install_code)
+        (total,) = self._conn.execute(f"SELECT COUNT(*) FROM licenses WHERE {where}", args).fetchone()
+        rows = self._conn.execute(
+            f"SELECT {_LICENSE_COLUMNS} FROM licenses WHERE {where} ORDER BY created_seq LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return [_license(r) for r in rows], total
+
+    def active_licenses(self, customer_id: UUID, install_code: str) -> list[LicenseRecord]:
+        rows = self._conn.execute(
+            f"SELECT {_LICENSE_COLUMNS} FROM licenses WHERE customer_id = ? AND install_code = ? "
+            "ORDER BY created_seq",
+            (str(customer_id), install_code),
+        ).fetchall()
+        return [_license(r) for r in rows]
+
+    def customer_licenses(self, customer_id: UUID) -> list[LicenseRecord]:
+        """Every license handed to the customer, active or not."""
+        rows = self._conn.execute(
+            f"SELECT {_LICENSE_COLUMNS} FROM licenses WHERE customer_id = ? ORDER BY created_seq",
+            (str(customer_id),),
+        ).fetchall()
+        return [_license(r) for r in rows]
+
+    def inventory(self, partner_id: UUID) -> list[LicenseRecord]:
+        """The partner's licenses not yet handed to any customer."""
+        rows = self._conn.execute(
+            f"SELECT {_LICENSE_COLUMNS} FROM licenses WHERE partner_id = ? AND customer_id IS NULL "
+            "ORDER BY created_seq",
+            (str(partner_id),),
+        ).fetchall()
+        return [_license(r) for r in rows]
+
+    def set_install_code(self, license_id: UUID, install_code: str | None, transfer_date: date) -> None:
+        """Activate on ``install_code``, or return to the cloud with None; the date is recorded."""
+        self._conn.execute(
+            "UPDATE licenses SET install_code = ?, transfer_date = ? WHERE license_id = ?",
+            (install_code, transfer_date.isoformat(), str(license_id)),
+        )
+
+    def assign_to_customer(self, license_id: UUID, customer_id: UUID, transfer_date: date) -> None:
+        self._conn.execute(
+            "UPDATE licenses SET customer_id = ?, transfer_date = ? WHERE license_id = ?",
+            (str(customer_id), transfer_date.isoformat(), str(license_id)),
+        )
+
+    def set_earmark(self, license_id: UUID, install_code: str | None) -> None:
+        self._conn.execute(
+            "UPDATE licenses SET earmarked_install_code = ? WHERE license_id = ?",
+            (install_code, str(license_id)),
+        )
+
+    # --- settings of the cloud itself ------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # --- idempotency -----------------------------------------------------------------------
+
+    def idempotency(self, key: str) -> IdempotencyRecord | None:
+        row = self._conn.execute("SELECT * FROM idempotency WHERE key = ?", (key,)).fetchone()
+        return None if row is None else IdempotencyRecord.model_validate(dict(row))
+
+    def put_idempotency(self, record: IdempotencyRecord) -> None:
+        self._conn.execute(
+            "INSERT INTO idempotency (key, request_hash, status, response_json) VALUES (?, ?, ?, ?)",
+            (record.key, record.request_hash, record.status, record.response_json),
+        )
+
+
+class CloudDB:
+    """The database file ``<data_dir>/cloud.db``, created (mode 0600) and migrated on open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            if not path.exists():
+                # Create it owner-only before SQLite does; the -wal/-shm files inherit the mode.
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except (OSError, sqlite3.Error) as exc:
+            raise CloudDBError(f"Cannot open the cloud database {path}: {exc}") from exc
+        self._conn = conn
+        self._migrate()
+
+    @classmethod
+    def open(cls, data_dir: Path) -> CloudDB:
+        return cls(data_dir / DB_FILE)
+
+    def _migrate(self) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                (version,) = self._conn.execute("PRAGMA user_version").fetchone()
+                if version > SCHEMA_VERSION:
+                    self._conn.execute("ROLLBACK")
+                    raise CloudDBError(
+                        f"{self.path} was written by a newer version (schema {version} > {SCHEMA_VERSION})."
+                    )
+                for script in _MIGRATIONS[version:]:
+                    # executescript would COMMIT first; run statement by statement to stay atomic.
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise CloudDBError(f"Cannot prepare the cloud database {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[Tx]:
+        with self._lock:
+            self._conn.execute(begin)
+            try:
+                yield Tx(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def read(self) -> AbstractContextManager[Tx]:
+        """A consistent snapshot for reading."""
+        return self._transaction("BEGIN")
+
+    def write(self) -> AbstractContextManager[Tx]:
+        """A write transaction: all or nothing."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
