@@ -19,12 +19,22 @@ def client(handler, retries: int = 3) -> tuple[CloudClient, list[float]]:
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    return CloudClient("http://cloud", transport=httpx.MockTransport(handler), retries=retries, sleep=sleep), sleeps
+    return CloudClient(
+        "http://cloud", transport=httpx.MockTransport(handler), retries=retries, sleep=sleep
+    ), sleeps
 
 
 def problem(status: int, code: str) -> httpx.Response:
-    return httpx.Response(status, json={"type": "about:blank", "title": "x", "status": status, "code": code,
-                                        "detail": "Detail for a human."})
+    return httpx.Response(
+        status,
+        json={
+            "type": "about:blank",
+            "title": "x",
+            "status": status,
+            "code": code,
+            "detail": "Detail for a human.",
+        },
+    )
 
 
 async def test_retries_503_honouring_retry_after_then_succeeds() -> None:
@@ -34,7 +44,9 @@ async def test_retries_503_honouring_retry_after_then_succeeds() -> None:
         calls.append(request)
         if len(calls) < 3:
             return httpx.Response(503, headers={"Retry-After": "2"})
-        return httpx.Response(200, json={"results": [{"license_id": str(LICENSE), "ok": False, "code": "license_taken"}]})
+        return httpx.Response(
+            200, json={"results": [{"license_id": str(LICENSE), "ok": False, "code": "license_taken"}]}
+        )
 
     cloud, sleeps = client(handler)
     answer = await cloud.transfer(CUSTOMER, "17q5t6a", [LICENSE], UUID(int=1))
@@ -69,8 +81,13 @@ async def test_problem_documents_map_to_domain_errors() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b'{"results": "no"}', b'{"results": [{"license_id": "x", "ok": true}]}', b"[]",
-     b'{"items": [], "total": 0, "extra": 1}'],
+    [
+        b"{not json",
+        b'{"results": "no"}',
+        b'{"results": [{"license_id": "x", "ok": true}]}',
+        b"[]",
+        b'{"items": [], "total": 0, "extra": 1}',
+    ],
 )
 async def test_malformed_answers_are_invalid_answer(body: bytes) -> None:
     cloud, _ = client(lambda r: httpx.Response(200, content=body))
@@ -82,8 +99,12 @@ async def test_paging_collects_every_page_and_refuses_loops() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         offset = int(request.url.params["offset"])
         nxt = offset + 1 if offset < 2 else None
-        item = {"license_id": str(UUID(int=offset + 10)), "kind": "capacity", "devices": 25,
-                "description": "25-device capacity"}
+        item = {
+            "license_id": str(UUID(int=offset + 10)),
+            "kind": "capacity",
+            "devices": 25,
+            "description": "25-device capacity",
+        }
         return httpx.Response(200, json={"items": [item], "total": 3, "next_offset": nxt})
 
     cloud, _ = client(handler)

@@ -52,7 +52,7 @@ def test_invariants_hold_after_every_step(steps: list[tuple[str, int]]) -> None:
             plan = rules.plan_provisioning(devices, None)
             devices = _provision(devices, plan.provision)
         else:
-            plan = rules.plan_provisioning(devices, [d.device_id for d in devices[: n]])
+            plan = rules.plan_provisioning(devices, [d.device_id for d in devices[:n]])
             assert all(devices_by_id(devices)[i].state is DeviceState.UNLICENSED for i in plan.refused)
             devices = _provision(devices, plan.provision)
         cap = rules.capacity(licenses)
@@ -72,4 +72,7 @@ def devices_by_id(devices: list[Device]) -> dict[str, Device]:
 
 def _provision(devices: list[Device], ids: list[str]) -> list[Device]:
     chosen = set(ids)
-    return [d.model_copy(update={"state": DeviceState.PROVISIONED}) if d.device_id in chosen else d for d in devices]
+    return [
+        d.model_copy(update={"state": DeviceState.PROVISIONED}) if d.device_id in chosen else d
+        for d in devices
+    ]

@@ -29,7 +29,12 @@ def lic(kind: LicenseKind, devices: int, expires: date | None = None, pending: b
 
 def dev(seq: int, state: DeviceState = DeviceState.UNLICENSED) -> Device:
     return Device(
-        device_id=f"D{seq:03d}", install_code="abc1234", protocol=Protocol.LON, name=f"d{seq}", seq=seq, state=state
+        device_id=f"D{seq:03d}",
+        install_code="abc1234",
+        protocol=Protocol.LON,
+        name=f"d{seq}",
+        seq=seq,
+        state=state,
     )
 
 
@@ -67,7 +72,9 @@ def test_maintenance_coverage_and_shortfall() -> None:
     ],
 )
 def test_status_text(expires: date | None, days: int, text: str, level: str) -> None:
-    terms = LicenseTerms(license_id=uuid4(), kind=LicenseKind.MAINTENANCE, devices=1, term_years=1, expires_on=expires)
+    terms = LicenseTerms(
+        license_id=uuid4(), kind=LicenseKind.MAINTENANCE, devices=1, term_years=1, expires_on=expires
+    )
     state = rules.status(terms, TODAY, days)
     assert (state.text, state.level.value) == (text, level)
 
@@ -76,7 +83,11 @@ def test_descriptions() -> None:
     assert rules.description(LicenseKind.CAPACITY, 200, None) == "200-device capacity"
     assert rules.description(LicenseKind.MAINTENANCE, 200, 3) == "200-device maintenance, 3-year"
     terms = LicenseTerms(
-        license_id=uuid4(), kind=LicenseKind.MAINTENANCE, devices=25, term_years=1, expires_on=date(2027, 2, 3)
+        license_id=uuid4(),
+        kind=LicenseKind.MAINTENANCE,
+        devices=25,
+        term_years=1,
+        expires_on=date(2027, 2, 3),
     )
     assert rules.cloud_description(terms) == "25-device maintenance, 1-year, expires 2027-02-03"
 
@@ -125,9 +136,17 @@ def test_relicense_rises_oldest_first_and_leaves_provisioning_manual() -> None:
 
 
 def test_relicense_falls_newest_unprovisioned_first() -> None:
-    devices = [dev(1, DeviceState.PROVISIONED), dev(2, DeviceState.UNPROVISIONED), dev(3, DeviceState.PROVISIONED)]
+    devices = [
+        dev(1, DeviceState.PROVISIONED),
+        dev(2, DeviceState.UNPROVISIONED),
+        dev(3, DeviceState.PROVISIONED),
+    ]
     after = {d.device_id: d.state for d in rules.relicense(devices, 2)}
-    assert after == {"D001": DeviceState.PROVISIONED, "D002": DeviceState.UNLICENSED, "D003": DeviceState.PROVISIONED}
+    assert after == {
+        "D001": DeviceState.PROVISIONED,
+        "D002": DeviceState.UNLICENSED,
+        "D003": DeviceState.PROVISIONED,
+    }
     assert all(d.state is DeviceState.UNLICENSED for d in rules.relicense(devices, 0))
 
 

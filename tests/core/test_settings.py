@@ -8,8 +8,15 @@ from core.settings import load_settings
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
-    for var in ("SMARTLIC_CLOUD_URL", "SMARTLIC_DATA_DIR", "SMARTLIC_TIMEOUT", "SMARTLIC_RETRIES",
-                "SMARTLIC_EXPIRING_DAYS", "SMARTLIC_CONFIG", "SMARTLIC_KEYS"):
+    for var in (
+        "SMARTLIC_CLOUD_URL",
+        "SMARTLIC_DATA_DIR",
+        "SMARTLIC_TIMEOUT",
+        "SMARTLIC_RETRIES",
+        "SMARTLIC_EXPIRING_DAYS",
+        "SMARTLIC_CONFIG",
+        "SMARTLIC_KEYS",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
@@ -42,8 +49,11 @@ def test_explicit_config_file(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     ("var", "value", "name"),
-    [("SMARTLIC_TIMEOUT", "soon", "SMARTLIC_TIMEOUT"), ("SMARTLIC_RETRIES", "-1", "SMARTLIC_RETRIES"),
-     ("SMARTLIC_CLOUD_URL", "ftp://x", "SMARTLIC_CLOUD_URL")],
+    [
+        ("SMARTLIC_TIMEOUT", "soon", "SMARTLIC_TIMEOUT"),
+        ("SMARTLIC_RETRIES", "-1", "SMARTLIC_RETRIES"),
+        ("SMARTLIC_CLOUD_URL", "ftp://x", "SMARTLIC_CLOUD_URL"),
+    ],
 )
 def test_invalid_value_names_the_setting(monkeypatch, var: str, value: str, name: str) -> None:
     monkeypatch.setenv(var, value)

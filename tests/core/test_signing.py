@@ -45,7 +45,9 @@ def test_each_flipped_field_is_refused(signer_and_trust, field: str) -> None:
     doc = signer.sign(GRANT.model_dump(mode="json"))
     payload = dict(doc.payload)
     value = payload[field]
-    payload[field] = value + 1 if isinstance(value, int) else (str(value)[:-1] + ("0" if str(value)[-1] != "0" else "1"))
+    payload[field] = (
+        value + 1 if isinstance(value, int) else (str(value)[:-1] + ("0" if str(value)[-1] != "0" else "1"))
+    )
     with pytest.raises(SignatureInvalid):
         trust.verify(doc.model_copy(update={"payload": payload}))
 
