@@ -1,0 +1,118 @@
+"""The store's SQLite schema, as a list of forward migrations.
+
+``MIGRATIONS[n - 1]`` takes a store from ``PRAGMA user_version`` n-1 to n. Migrations are only ever
+appended: a released migration is never edited, because stores in the field already ran it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+
+_V1 = """
+CREATE TABLE segments (
+    install_code TEXT PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    position     INTEGER NOT NULL UNIQUE,
+    customer_id  TEXT
+);
+
+CREATE TABLE licenses (
+    license_id     TEXT PRIMARY KEY,
+    install_code   TEXT NOT NULL REFERENCES segments(install_code),
+    kind           TEXT NOT NULL CHECK (kind IN ('capacity', 'maintenance')),
+    devices        INTEGER NOT NULL CHECK (devices > 0),
+    term_years     INTEGER,
+    expires_on     TEXT,
+    activated_at   TEXT NOT NULL,
+    note           TEXT NOT NULL DEFAULT '',
+    document       TEXT NOT NULL,
+    return_pending INTEGER NOT NULL DEFAULT 0 CHECK (return_pending IN (0, 1))
+);
+CREATE INDEX licenses_by_segment ON licenses(install_code);
+
+CREATE TABLE devices (
+    device_id    TEXT PRIMARY KEY,
+    install_code TEXT NOT NULL REFERENCES segments(install_code),
+    protocol     TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    state        TEXT NOT NULL,
+    UNIQUE (install_code, seq)
+);
+
+CREATE TABLE journal (
+    op_id        TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    install_code TEXT NOT NULL,
+    customer_id  TEXT NOT NULL,
+    license_ids  TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    phase        TEXT NOT NULL
+);
+
+CREATE TABLE audit (
+    seq          INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    operation    TEXT NOT NULL,
+    install_code TEXT,
+    detail       TEXT NOT NULL,
+    result       TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL
+);
+-- The hash chain detects tampering; these triggers stop accidental rewrites through SQL.
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+def _run_script(sql: str) -> Migration:
+    def migrate(conn: sqlite3.Connection) -> None:
+        # executescript() would COMMIT the caller's transaction; run statement by statement instead.
+        for statement in _statements(sql):
+            conn.execute(statement)
+
+    return migrate
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a script into complete statements (triggers contain inner semicolons)."""
+    result: list[str] = []
+    current = ""
+    for line in sql.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            result.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {current.strip()[:60]}")
+    return result
+
+
+MIGRATIONS: list[Migration] = [
+    _run_script(_V1),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, from_version: int) -> int:
+    """Apply every migration after ``from_version`` inside the caller's transaction; the new version."""
+    for version in range(from_version + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[version - 1](conn)
+        # user_version is part of the database header, so it commits or rolls back with the rest.
+        conn.execute(f"PRAGMA user_version = {version:d}")
+    return SCHEMA_VERSION
