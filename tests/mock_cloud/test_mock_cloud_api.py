@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
@@ -127,8 +128,7 @@ async def test_health_public_key_and_demo(client: httpx.AsyncClient, app: FastAP
 def test_files_are_private_and_schema_versioned(app: FastAPI, tmp_path: Path) -> None:
     assert (tmp_path / "cloud.db").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "cloud_key.pem").stat().st_mode & 0o777 == 0o600
-    with app.state.db.read() as tx:
-        assert tx._conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert app.state.db.schema_version() == 1
 
 
 def test_seed_is_deterministic_and_kept(tmp_path: Path) -> None:
@@ -337,6 +337,19 @@ async def test_batch_is_answered_in_request_order(client: httpx.AsyncClient, app
     answer = ActivationAnswer.model_validate((await post(client, app, OTHER, "activate", ids, "op-o")).json())
     assert [r.license_id for r in answer.results] == ids
     assert [r.ok for r in answer.results] == [True, False, False, True]
+
+
+async def test_concurrent_activations_elsewhere_give_one_winner(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    cap = pick(await all_available(client, app), LicenseKind.CAPACITY, 1000)
+    codes = [f"race{n:03d}" for n in range(8)]
+    responses = await asyncio.gather(
+        *(post(client, app, code, "activate", [cap.license_id], f"op-{code}") for code in codes)
+    )
+    results = [ActivationAnswer.model_validate(r.json()).results[0] for r in responses]
+    assert sum(r.ok for r in results) == 1
+    assert {r.code for r in results if not r.ok} == {"license_taken"}
 
 
 # --- transfer and install view ---------------------------------------------------------------
