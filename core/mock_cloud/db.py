@@ -338,6 +338,11 @@ class CloudDB:
                     self._conn.execute("ROLLBACK")
                 raise CloudDBError(f"Cannot prepare the cloud database {self.path}: {exc}") from exc
 
+    def schema_version(self) -> int:
+        with self._lock:
+            (version,) = self._conn.execute("PRAGMA user_version").fetchone()
+            return int(version)
+
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[Tx]:
         with self._lock:
