@@ -199,3 +199,37 @@ class AuditEntry(Frozen):
     result: str
     prev_hash: str
     hash: str
+
+
+# --- offline activation files ----------------------------------------------------------------
+# Each file is a SignedDocument (JSON) whose payload is one of these. Requests and return receipts
+# are signed by the controller's own key; responses by the cloud's.
+
+
+class OfflineRequest(Frozen):
+    type: Literal["smartlic.offline-request.v1"] = "smartlic.offline-request.v1"
+    request_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Random 128 bits, hex")
+    install_code: str
+    customer_id: UUID
+    segment_name: str
+    created_at: datetime
+    device_public_key: str = Field(description="PEM of the controller's Ed25519 public key")
+
+
+class OfflineResponse(Frozen):
+    type: Literal["smartlic.offline-response.v1"] = "smartlic.offline-response.v1"
+    request_id: str
+    install_code: str
+    customer_id: UUID
+    issued_at: datetime
+    licenses: list[SignedDocument] = Field(description="Signed LicenseGrant documents")
+
+
+class ReturnReceipt(Frozen):
+    type: Literal["smartlic.offline-return.v1"] = "smartlic.offline-return.v1"
+    receipt_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    install_code: str
+    customer_id: UUID
+    created_at: datetime
+    license_ids: list[UUID] = Field(min_length=1)
+    device_public_key: str
