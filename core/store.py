@@ -17,6 +17,7 @@ import os
 import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -571,6 +572,25 @@ def _integrity_ok(conn: sqlite3.Connection) -> bool:
     return [tuple(row) for row in rows] == [("ok",)]
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL once per file; it persists, so later opens only read the mode.
+
+    The switch needs an exclusive lock and SQLite does not call the busy handler for it, so two
+    processes opening a new store together retry here, bounded by the usual busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = _sqlite_code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in str(exc).lower()
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _create_file(path: Path) -> None:
     """Make the file with owner-only permissions before SQLite does it with the umask's."""
     try:
@@ -664,7 +684,7 @@ class Store:
         conn = _connect(str(path))
         try:
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             cls._migrate(conn, path, clock, rng)
         except BaseException:
             conn.close()
