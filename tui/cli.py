@@ -225,6 +225,38 @@ async def _trust(service: LicenseService, args: argparse.Namespace) -> int:
     return 0
 
 
+@command("offline")
+async def _offline(service: LicenseService, args: argparse.Namespace) -> int:
+    path = Path(args.output)
+    if args.action == "request":
+        request = service.offline_request(args.segment, path)
+        if args.json:
+            emit_json({"file": str(path), "request": request})
+        else:
+            say(f"Wrote offline activation request {request.request_id} to {path}.")
+            say("Take it to the License Customer Portal; load its answer with `smartlic add-license FILE`.")
+        return 0
+    receipt = service.offline_return(args.segment, path)
+    if args.json:
+        emit_json({"file": str(path), "receipt": receipt})
+    else:
+        say(f"Took {len(receipt.license_ids)} license(s) off {args.segment} and wrote the receipt to {path}.")
+        say("Give it to the License Customer Portal to credit the licenses back.")
+    return 0
+
+
+@command("add-license")
+async def _add_license(service: LicenseService, args: argparse.Namespace) -> int:
+    result = service.add_license_file(Path(args.file))
+    if args.json:
+        emit_json(result)
+    else:
+        for license_id in result.added:
+            say(f"added      {license_id}")
+        say(f"{result.segment.name}: {result.devices_relicensed} device(s) changed state.")
+    return 0
+
+
 @command("demo-info")
 async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
     info = await service.demo_info()
@@ -291,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["add"])
     p.add_argument("keyfile")
     sub.add_parser("demo-info", parents=[common], help="print the demo Customer ID")
+    p = sub.add_parser("offline", parents=[common], help="offline activation request or return receipt")
+    p.add_argument("action", choices=["request", "return"])
+    p.add_argument("segment")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the file")
+    p = sub.add_parser("add-license", parents=[common], help="import a license response file")
+    p.add_argument("file")
     return parser
 
 

@@ -1,0 +1,192 @@
+"""The smartlic TUI: the Textual app, its global keys and the command palette."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from functools import partial
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from core.models import SegmentController
+from core.service import LicenseService
+from core.settings import Settings
+from tui.screens.actions import CLOSE, HOME_ACTIONS
+from tui.screens.customer_accounts import CustomerAccountsScreen
+from tui.screens.devices import DevicesScreen
+from tui.screens.download import DownloadScreen
+from tui.screens.help import HelpScreen, Section
+from tui.screens.manage_licenses import ManageLicensesScreen
+from tui.widgets.errors import ErrorHandling
+from tui.widgets.picker import SegmentPicker
+
+log = logging.getLogger("smartlic.tui")
+
+
+class SmartlicCommands(Provider):
+    """The command palette: the seed's action names, from the same table as the key bindings."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app: SmartlicApp = self.app  # type: ignore[assignment]
+        rows = [(spec.title, spec.help, partial(app.run_home_action, spec.action)) for spec in HOME_ACTIONS]
+        rows.append(("Refresh", "Re-read the controller's state (or retry the cloud)", app.action_refresh))
+        rows.append(("Help: keys", "Every key of every screen", app.action_help))
+        rows.append((CLOSE.title, CLOSE.help, app.action_request_quit))
+        return rows
+
+    async def discover(self) -> Hits:
+        for title, help_text, command in self._commands():
+            yield DiscoveryHit(title, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, command in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), command, text=title, help=help_text)
+
+
+class SmartlicApp(ErrorHandling, App[int]):
+    TITLE = "smartlic"
+    CSS_PATH = "app.tcss"
+    COMMANDS = {SmartlicCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        Binding("ctrl+q", "request_quit", "Quit", id="quit", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+    ]
+
+    def __init__(self, service: LicenseService, settings: Settings) -> None:
+        super().__init__()
+        self.service = service
+        self.settings = settings
+        if settings.keys:
+            self.set_keymap(settings.keys)
+
+    def on_mount(self) -> None:
+        self.push_screen(ManageLicensesScreen())
+        if not self.is_headless:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        if self.service.journal():
+            self.resume()
+
+    def _hang_up(self) -> None:
+        log.info("terminal went away (SIGHUP): exiting")
+        self.exit(0)
+
+    @work(exclusive=True, exit_on_error=False, group="resume")
+    async def resume(self) -> None:
+        self.notify("Finishing an interrupted operation with the cloud…", timeout=4)
+        self.remember_retry(self.resume)
+        report = await self.service.resume_if_needed()
+        if report is None:
+            return
+        self.notify(
+            f"Interrupted operations finished: {len(report.healed_operations)}; "
+            f"licenses adopted {len(report.adopted)}, removed {len(report.removed)}, "
+            f"returned {len(report.returned)}.",
+            title="Resumed",
+            timeout=8,
+        )
+        refresh = getattr(self.screen, "refresh_data", None)
+        if refresh:
+            refresh()
+
+    # --- navigation ------------------------------------------------------------------------
+
+    def home(self) -> ManageLicensesScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, ManageLicensesScreen):
+                return screen
+        raise LookupError("Manage Licenses is not open")
+
+    def run_home_action(self, action: str) -> None:
+        """Run a Manage Licenses action from anywhere (the command palette): go home first."""
+        screen = self.screen
+        if isinstance(screen, CustomerAccountsScreen) and screen.has_unsaved:
+            screen.leave(lambda: self.run_home_action(action))
+            return
+        home = self.home()
+        while self.screen is not home and len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.call_after_refresh(home.run_action, action)
+
+    def choose_segment(
+        self,
+        purpose: str,
+        segments: list[SegmentController],
+        default: str | None,
+        then: Callable[[str], object],
+    ) -> None:
+        if not segments:
+            self.notify("There is no segment controller.", severity="warning")
+        elif len(segments) == 1:
+            then(segments[0].install_code)
+        else:
+            self.push_screen(
+                SegmentPicker(purpose, segments, default), lambda code: then(code) if code else None
+            )
+
+    # --- global actions --------------------------------------------------------------------
+
+    def action_request_quit(self) -> None:
+        screen = self.screen
+        if isinstance(screen, CustomerAccountsScreen) and screen.has_unsaved:
+            screen.leave(lambda: self.exit(0))
+        else:
+            self.exit(0)
+
+    def action_refresh(self) -> None:
+        action = getattr(self.screen, "action_refresh_or_retry", None)
+        if action:
+            action()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[Section]:
+        def rows(bindings: list) -> list[tuple[str, str]]:
+            out = []
+            for binding in bindings:
+                if not isinstance(binding, Binding):
+                    continue
+                keys = self._keymap.get(binding.id, binding.key) if binding.id else binding.key
+                shown = ", ".join(
+                    self.get_key_display(Binding(k.strip(), "")) for k in keys.split(",")
+                )
+                out.append((shown, binding.description or binding.action))
+            return out
+
+        home = [*rows(ManageLicensesScreen.BINDINGS), ("Enter", "Edit the Note of the highlighted license")]
+        return [
+            ("Manage Licenses", home + rows(ManageLicensesScreen.__mro__[1].BINDINGS)),
+            ("Manage Customer Accounts", rows(CustomerAccountsScreen.BINDINGS)),
+            ("Download Licenses from the Cloud", rows(DownloadScreen.BINDINGS)),
+            ("Transfer to Cloud (dialog)", [("y", "TRANSFER LICENSES"), ("n, Esc, Enter", "Cancel")]),
+            ("Devices", rows(DevicesScreen.BINDINGS)),
+            ("Everywhere", [*rows(self.BINDINGS), ("ctrl+p", "Command palette: every action by name"),
+                            ("tab, shift+tab", "Move between the table and the buttons")]),
+        ]
+
+
+def run_tui(settings: Settings) -> int:
+    from core.wiring import build_service
+
+    service = build_service(settings, face="tui")
+    app = SmartlicApp(service, settings)
+    try:
+        code = app.run()
+    finally:
+        with contextlib.suppress(Exception):
+            asyncio.run(service.aclose())
+    return code or 0

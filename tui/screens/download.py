@@ -1,0 +1,277 @@
+"""Download Licenses from the Cloud, for one segment controller."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from core.models import CloudLicense
+from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
+from tui.widgets.marks import MARK_COLUMN, Selection, mark
+from tui.widgets.styles import RED, plain
+
+COLUMNS = [
+    ("Sel", MARK_COLUMN),
+    ("Segment Controller", "segment"),
+    ("License ID", "license_id"),
+    ("Transfer Date", "transfer_date"),
+    ("Description", "description"),
+]
+COLUMN_KEYS = [key for _label, key in COLUMNS]
+
+
+class DownloadScreen(ServiceScreen):
+    BINDINGS = [
+        Binding("space", "toggle", "Select", id="download.toggle"),
+        Binding("a", "select_all", "All", id="download.all"),
+        Binding("n", "select_none", "None", id="download.none"),
+        Binding("A", "activate", "ACTIVATE", id="download.activate"),
+        Binding("escape", "cancel_or_back", "Back/Stop", id="download.escape"),
+        Binding("b", "back", "BACK", id="download.back"),
+    ]
+
+    def __init__(self, install_code: str) -> None:
+        super().__init__(id="download")
+        self.install_code = install_code
+        self.offer: dict[str, CloudLicense] = {}
+        self.selection = Selection()
+        self.loader: Worker | None = None
+        self.activating = False
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        seg = self.service.segment(self.install_code)
+        yield Static(
+            title_text("Download Licenses from the Cloud", f"{seg.name} ({seg.install_code})"),
+            classes="screen-title",
+        )
+        table: DataTable = DataTable(id="cloud", cursor_type="row", zebra_stripes=True)
+        for label, key in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield Static(id="empty", classes="empty")
+        yield Static(id="detail", classes="detail")
+        yield Static(id="count", classes="count")
+        with Horizontal(id="progress-row", classes="progress-row"):
+            yield Static(id="progress-label")
+            yield ProgressBar(total=100, show_eta=False, id="progress")
+        yield Static(id="result", classes="result")
+        with Horizontal(classes="actions-row"):
+            yield Button("ACTIVATE (A)", id="activate", compact=True, variant="primary", disabled=True)
+            yield Button("BACK (b)", id="back", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#progress-row").display = False
+        self.query_one("#result").display = False
+        self.query_one("#empty").display = False
+        self.query_one(DataTable).focus()
+        self.load()
+
+    def refresh_data(self) -> None:
+        """Local changes do not change what the cloud offers; reload only on ``r``."""
+
+    def action_refresh_or_retry(self) -> None:
+        if self.activating:
+            return
+        retry, self.retry = self.retry, None
+        (retry or self.load)()
+
+    # --- loading -----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        self.remember_retry(self.load)
+        self.loader = self.load_offer()
+
+    @work(exclusive=True, exit_on_error=False, group="load")
+    async def load_offer(self) -> None:
+        table = self.query_one(DataTable)
+        table.loading = True
+        self._count("Loading the licenses from the cloud… (Esc stops)")
+        try:
+            offer = await self.service.cloud_licenses(self.install_code)
+        finally:
+            table.loading = False
+        self.loaded = True
+        self.offer = {str(lic.license_id): lic for lic in offer.licenses}
+        self.selection.keep_only(self.offer)
+        self._fill()
+        empty = self.query_one("#empty", Static)
+        empty.update(Text(offer.empty_reason or "The cloud holds no licenses for this Customer ID."))
+        empty.display = not self.offer
+        table.display = bool(self.offer)
+
+    def after_worker(self, event: Worker.StateChanged) -> None:
+        if event.worker is self.loader and event.state is WorkerState.CANCELLED:
+            self._count("Loading stopped. Press r to load again.")
+        elif event.worker is self.loader and event.state is WorkerState.ERROR:
+            self._count("The licenses could not be loaded. Press r to retry.")
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self.refresh_bindings()
+
+    def _fill(self) -> None:
+        seg = self.service.segment(self.install_code)
+        rows = {
+            key: [
+                mark(key in self.selection),
+                plain(seg.install_code),
+                plain(lic.license_id),
+                plain(lic.transfer_date.isoformat() if lic.transfer_date else "-"),
+                plain(lic.description),
+            ]
+            for key, lic in self.offer.items()
+        }
+        sync_rows(self.query_one(DataTable), COLUMN_KEYS, rows)
+        self._count()
+        self._show_detail()
+
+    def _count(self, message: str | None = None) -> None:
+        count = self.query_one("#count", Static)
+        if message:
+            count.update(Text(message))
+        else:
+            count.update(
+                Text(
+                    f"{len(self.selection)} of {len(self.offer)} selected · space toggles · a all · n none"
+                    " · A activates"
+                )
+            )
+        self.query_one("#activate", Button).disabled = not self.selection or self.activating
+        self.refresh_bindings()
+
+    def _show_detail(self) -> None:
+        key = cursor_key(self.query_one(DataTable))
+        lic = self.offer.get(key) if key else None
+        detail = self.query_one("#detail", Static)
+        if lic is None:
+            detail.update("")
+            return
+        text = Text(f"License ID {lic.license_id}", style="bold")
+        text.append(f" · {lic.description}")
+        if lic.transfer_date:
+            text.append(f" · transferred {lic.transfer_date.isoformat()}")
+        detail.update(text)
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_toggle()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle", "select_all", "select_none"):
+            return bool(self.offer) and not self.activating
+        if action == "activate":
+            return None if not self.selection or self.activating else True
+        return True
+
+    # --- selection ---------------------------------------------------------------------------
+
+    def _mark(self, key: str) -> None:
+        self.query_one(DataTable).update_cell(key, MARK_COLUMN, mark(key in self.selection))
+
+    def action_toggle(self) -> None:
+        key = cursor_key(self.query_one(DataTable))
+        if key is None or self.activating or key not in self.offer:
+            return
+        self.selection.toggle(key)
+        self._mark(key)
+        self._count()
+
+    def action_select_all(self) -> None:
+        self.selection.set_all(self.offer)
+        with self.app.batch_update():
+            for key in self.offer:
+                self._mark(key)
+        self._count()
+
+    def action_select_none(self) -> None:
+        self.selection.clear()
+        with self.app.batch_update():
+            for key in self.offer:
+                self._mark(key)
+        self._count()
+
+    # --- activation --------------------------------------------------------------------------
+
+    def action_activate(self) -> None:
+        if not self.selection or self.activating:
+            return
+        ids = [UUID(key) for key in self.selection]
+        self.remember_retry(lambda: self.run_activate(ids, resume=True))
+        self.run_activate(ids)
+
+    @work(exclusive=True, exit_on_error=False, group="activate")
+    async def run_activate(self, ids: list[UUID], resume: bool = False) -> None:
+        self.activating = True
+        self._count()
+        self.query_one("#progress-row").display = True
+        self.query_one(ProgressBar).update(progress=0)
+        try:
+            if resume:
+                await self.service.resume_if_needed()
+            result = await self.service.activate(self.install_code, ids, self._on_progress)
+        finally:
+            self.activating = False
+            self.query_one("#progress-row").display = False
+            self._count()
+        done = {str(i) for i in [*result.activated, *result.already_active]}
+        for key in done:
+            self.offer.pop(key, None)
+            self.selection.discard(key)
+        self._fill()
+        text = Text(f"Activated {len(result.activated)} license(s); they now appear on Manage Licenses.")
+        if result.already_active:
+            text.append(f" {len(result.already_active)} were active already.")
+        for failure in result.failed:
+            text.append(f"\nFAILED {failure.license_id}: ", style=RED)
+            text.append(Text(f"{failure.reason} [{failure.code}]"))
+        result_box = self.query_one("#result", Static)
+        result_box.update(text)
+        result_box.display = True
+        self.notify(
+            text.plain, title="ACTIVATE", severity="warning" if result.failed else "information",
+            markup=False, timeout=10,
+        )
+        if not self.offer:
+            empty = self.query_one("#empty", Static)
+            empty.update("Every license of this Customer ID is activated; none is left in the cloud.")
+            empty.display = True
+            self.query_one(DataTable).display = False
+
+    def _on_progress(self, message: str, fraction: float) -> None:
+        self.query_one(ProgressBar).update(progress=round(fraction * 100))
+        self.query_one("#progress-label", Static).update(Text(message))
+
+    # --- leaving -----------------------------------------------------------------------------
+
+    def action_cancel_or_back(self) -> None:
+        if self.loader is not None and self.loader.is_running:
+            self.loader.cancel()
+            self.query_one(DataTable).loading = False
+            return
+        self.action_back()
+
+    def action_back(self) -> None:
+        if self.activating:
+            self.notify("ACTIVATE is running; wait for it to finish.", severity="warning", timeout=4)
+            return
+        self.app.pop_screen()
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "activate":
+            self.action_activate()
+        else:
+            self.action_back()

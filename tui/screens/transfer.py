@@ -1,0 +1,44 @@
+"""Transfer to Cloud: the confirmation. Cancel has the default focus; only y or a click transfers."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from core.views import LicenseRow
+from tui.widgets.confirm import ConfirmModal
+from tui.widgets.styles import PURPLE
+
+
+def transfer_details(rows: list[LicenseRow]) -> Text:
+    text = Text(f"These {len(rows)} license(s) will go back to the cloud:\n", style="bold")
+    for row in rows:
+        text.append(f"  {row.license_id}  ")
+        text.append(Text(row.description))
+        text.append("\n")
+    return text
+
+
+def consequence(segment: str) -> Text:
+    text = Text()
+    text.append(f"The devices of {segment} become ")
+    text.append("unlicensed (purple)", style=PURPLE)
+    text.append(
+        ", and nothing talks to them until new licenses are activated and the devices are "
+        "provisioned again. This needs the cloud (online)."
+    )
+    return text
+
+
+class TransferModal(ConfirmModal):
+    """``ModalScreen[bool]``: True only after ``y`` or a click on TRANSFER LICENSES."""
+
+    def __init__(self, rows: list[LicenseRow]) -> None:
+        segment = rows[0].segment_name if rows else "the segment"
+        super().__init__(
+            f"Transfer to Cloud — {segment}",
+            consequence(segment),
+            yes="TRANSFER LICENSES",
+            no="Cancel",
+            details=transfer_details(rows),
+            id="transfer-modal",
+        )
