@@ -72,21 +72,30 @@ class Signer:
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
+    def from_pem(cls, pem: bytes, source: str = "the key") -> Signer:
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except ValueError as exc:
+            raise SignatureInvalid(f"{source} is not a PEM private key.") from exc
+        if not isinstance(key, Ed25519PrivateKey):
+            raise SignatureInvalid(f"{source} does not hold an Ed25519 private key.")
+        return cls(key)
+
+    @classmethod
     def load_or_create(cls, path: Path) -> Signer:
         """The key kept at ``path`` (PEM, mode 0600), made on first use."""
         if path.exists():
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            if not isinstance(key, Ed25519PrivateKey):
-                raise SignatureInvalid(f"{path} does not hold an Ed25519 private key.")
-            return cls(key)
+            return cls.from_pem(path.read_bytes(), str(path))
         signer = cls.generate()
-        pem = signer._key.private_bytes(
+        write_private(path, signer.private_pem())
+        return signer
+
+    def private_pem(self) -> bytes:
+        return self._key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        write_private(path, pem)
-        return signer
 
     def public_pem(self) -> bytes:
         return public_key_pem(self.public_key)

@@ -437,6 +437,10 @@ class Tx:
             (key, value),
         )
 
+    def meta_delete(self, key: str) -> None:
+        self._check_writable()
+        self._run("DELETE FROM meta WHERE key = ?", (key,))
+
 
 def _segment(row: sqlite3.Row) -> SegmentController:
     customer = row["customer_id"]

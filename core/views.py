@@ -66,6 +66,12 @@ class TransferResult(Frozen):
     devices_unlicensed: int = 0
 
 
+class AddLicenseResult(Frozen):
+    segment: SegmentController
+    added: list[UUID]
+    devices_relicensed: int
+
+
 class ProvisionResult(Frozen):
     provisioned: list[str]
     refused: dict[str, str]
