@@ -103,7 +103,7 @@ async def test_activate_licenses_devices_then_transfer(service: LicenseService, 
     provisioned = service.provision(A, None)
     assert len(provisioned.provisioned) == 25
     refused = service.provision(A, [d.device_id for d in devices if not d.licensed][:1])
-    assert list(refused.refused.values())[0].startswith("unlicensed")
+    assert next(iter(refused.refused.values())).startswith("unlicensed")
 
     with pytest.raises(Refused, match="Transfer to Cloud first"):
         service.set_customer_id(A, str(uuid4()))
