@@ -35,6 +35,7 @@ def grant_doc(signer: Signer, install_code: str, customer_id: UUID, devices: int
 
 
 def response_file(tmp: Path, signer: Signer, request: dict, docs: list[SignedDocument], **over) -> Path:
+    request = request["payload"]
     payload = OfflineResponse(
         request_id=request["request_id"],
         install_code=request["install_code"],
