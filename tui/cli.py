@@ -206,8 +206,8 @@ async def _status(service: LicenseService, args: argparse.Namespace) -> int:
                 ],
             )
         )
-        for warning in report.warnings:
-            say(f"warning: {warning}")
+        for notice in report.warnings:
+            say(f"{notice.level.value}: {notice.text}")
     return 1 if report.alert else 0
 
 

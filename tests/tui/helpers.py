@@ -1,0 +1,37 @@
+"""Helpers for Pilot tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait for running workers and the screen updates they cause."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    steps = int(timeout / 0.05)
+    for _ in range(steps):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def static_text(pilot: Pilot, selector: str) -> str:
+    content = pilot.app.screen.query_one(selector, Static).content
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+def toasts(pilot: Pilot) -> str:
+    """The text of every notification shown so far."""
+    return "\n".join(
+        n.message.plain if isinstance(n.message, Text) else str(n.message) for n in pilot.app._notifications
+    )

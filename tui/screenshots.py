@@ -1,0 +1,176 @@
+"""SVG screenshots of every screen, from the same deterministic setup as the snapshot tests.
+
+    python -m tui.screenshots DIR [--size 120x40]
+
+Each scenario is an async ``run_before(pilot)`` step: the snapshot tests (tests/tui) reuse them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from core.models import LicenseKind
+from core.settings import Settings
+from core.wiring import build_service
+from tui.app import SmartlicApp
+
+FIXED_NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+Scenario = Callable[[Pilot], Awaitable[None]]
+
+
+def fixed_clock() -> datetime:
+    return FIXED_NOW
+
+
+def make_app(data_dir: Path) -> SmartlicApp:
+    """The app on the embedded demo cloud, with a fixed clock, seeded data and no animation."""
+    settings = Settings(data_dir=data_dir, retries=0)
+    service = build_service(settings, face="tui", clock=fixed_clock, rng=random.Random(42))
+    app = SmartlicApp(service, settings)
+    app.animation_level = "none"
+    return app
+
+
+async def settle(pilot: Pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _refresh(pilot: Pilot) -> None:
+    refresh = getattr(pilot.app.screen, "refresh_data", None)
+    if refresh:
+        refresh()
+
+
+async def _demo_licenses(pilot: Pilot) -> None:
+    """A: 25-device capacity and an expiring 25-device maintenance, with a note; B: 100 capacity."""
+    service = pilot.app.service  # type: ignore[attr-defined]
+    demo = str((await service.demo_info()).customer_id)
+    service.set_customer_id("SmartServer-A", demo)
+    service.set_customer_id("SmartServer-B", demo)
+    offer = await service.cloud_licenses("SmartServer-A")
+    cap25 = next(c for c in offer.licenses if c.kind is LicenseKind.CAPACITY and c.devices == 25)
+    maint25 = next(c for c in offer.licenses if c.kind is LicenseKind.MAINTENANCE and c.devices == 25)
+    cap100 = next(c for c in offer.licenses if c.kind is LicenseKind.CAPACITY and c.devices == 100)
+    await service.activate("SmartServer-A", [cap25.license_id, maint25.license_id])
+    await service.activate("SmartServer-B", [cap100.license_id])
+    service.set_note(cap25.license_id, "Plant room [2], rack B")
+    _refresh(pilot)
+    await pilot.pause()
+
+
+async def home_empty(pilot: Pilot) -> None:
+    await settle(pilot)
+
+
+async def home_licenses(pilot: Pilot) -> None:
+    await _demo_licenses(pilot)
+
+
+async def accounts_pending(pilot: Pilot) -> None:
+    demo = str((await pilot.app.service.demo_info()).customer_id)  # type: ignore[attr-defined]
+    await pilot.press("c")
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press(*demo[:8])
+    await pilot.pause()
+    pilot.app.screen.query_one("Input").value = demo  # type: ignore[attr-defined]
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def customer_id_editor(pilot: Pilot) -> None:
+    await pilot.press("c")
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press(*"2133c667-af41-4518-94df-a2bb3b7753")
+    await pilot.pause()
+
+
+async def download_selection(pilot: Pilot) -> None:
+    service = pilot.app.service  # type: ignore[attr-defined]
+    service.set_customer_id("SmartServer-A", str((await service.demo_info()).customer_id))
+    await pilot.press("d")
+    await pilot.pause()
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("space", "down", "down", "space", "down")
+    await pilot.pause()
+
+
+async def transfer_modal(pilot: Pilot) -> None:
+    await _demo_licenses(pilot)
+    await pilot.press("t")
+    await pilot.pause()
+    await pilot.press("enter")  # the segment picker: SmartServer-A
+    await pilot.pause()
+
+
+async def devices(pilot: Pilot) -> None:
+    await _demo_licenses(pilot)
+    await pilot.press("v")
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("space", "down", "space", "p", "down", "down", "space")
+    await pilot.pause()
+
+
+async def help_screen(pilot: Pilot) -> None:
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "manage-licenses-empty": home_empty,
+    "manage-licenses": home_licenses,
+    "customer-accounts-pending": accounts_pending,
+    "customer-id-editor": customer_id_editor,
+    "download-selection": download_selection,
+    "transfer-to-cloud": transfer_modal,
+    "devices": devices,
+    "help": help_screen,
+}
+
+
+async def _shoot(name: str, scenario: Scenario, out: Path, size: tuple[int, int]) -> Path:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(Path(tmp) / "data")
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await scenario(pilot)
+            await pilot.wait_for_scheduled_animations()
+            await pilot.pause()
+            path = out / f"{name}.svg"
+            app.save_screenshot(filename=path.name, path=str(out))
+        await app.service.aclose()
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tui.screenshots", description=__doc__.split("\n")[0])
+    parser.add_argument("dir", type=Path, help="where to write the SVG files")
+    parser.add_argument("--size", default="120x40", help="terminal size, WIDTHxHEIGHT (default 120x40)")
+    args = parser.parse_args(argv)
+    width, height = (int(n) for n in args.size.lower().split("x"))
+    args.dir.mkdir(parents=True, exist_ok=True)
+    for name, scenario in SCENARIOS.items():
+        path = asyncio.run(_shoot(name, scenario, args.dir, (width, height)))
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
