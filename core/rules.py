@@ -117,6 +117,28 @@ def status(terms: LicenseTerms, today: date, expiring_days: int = DEFAULT_EXPIRI
     return Status("Active", StatusLevel.OK)
 
 
+DEFAULT_WARNING_DAYS = (60, 30, 7)
+
+
+def expiry_warning(terms: LicenseTerms, today: date, thresholds: Sequence[int]) -> str | None:
+    """The expiry notice for a maintenance license at the tightest threshold it has crossed.
+
+    Thresholds are days before expiry (default 60, 30 and 7); an expired license always warns.
+    """
+    if terms.expires_on is None:
+        return None
+    stamp = terms.expires_on.isoformat()
+    if is_expired(terms, today):
+        return f"expired on {stamp}"
+    days_left = (terms.expires_on - today).days
+    crossed = [t for t in thresholds if days_left <= t]
+    if not crossed:
+        return None
+    if days_left == 0:
+        return f"expires today ({stamp})"
+    return f"expires in {days_left} day{'s' if days_left != 1 else ''} ({stamp}; {min(crossed)}-day notice)"
+
+
 def description(kind: LicenseKind, devices: int, term_years: int | None) -> str:
     """The CMS's wording: "200-device capacity", "200-device maintenance, 3-year"."""
     if kind is LicenseKind.CAPACITY:

@@ -37,6 +37,7 @@ from core.models import (
     ReturnReceipt,
     SegmentController,
     SignedDocument,
+    StatusLevel,
 )
 from core.signing import Signer, TrustStore
 from core.store import Store, Tx
@@ -46,6 +47,7 @@ from core.views import (
     CloudOffer,
     Failure,
     LicenseRow,
+    Notice,
     ProvisionResult,
     SegmentSummary,
     StatusReport,
@@ -79,6 +81,7 @@ class LicenseService:
         *,
         clock: Clock,
         expiring_days: int = rules.DEFAULT_EXPIRING_DAYS,
+        warning_days: Sequence[int] = rules.DEFAULT_WARNING_DAYS,
         actor: str = "smartlic",
     ) -> None:
         self.store = store
@@ -86,6 +89,7 @@ class LicenseService:
         self.trust = trust
         self.clock = clock
         self.expiring_days = expiring_days
+        self.warning_days = tuple(warning_days)
         self.actor = actor
 
     async def aclose(self) -> None:
@@ -152,31 +156,61 @@ class LicenseService:
 
     def status(self) -> StatusReport:
         today = self.clock().date()
-        warnings: list[str] = []
-        alert = False
+        notices: list[Notice] = []
         summaries = self.summaries()
         with self.store.read() as tx:
             unfinished = len(tx.journal())
             for summary in summaries:
                 seg = summary.segment
                 for lic in tx.licenses(seg.install_code):
-                    state = rules.status(lic.terms, today, self.expiring_days)
-                    if state.level.value != "ok" and lic.terms.kind is LicenseKind.MAINTENANCE:
-                        alert = alert or rules.is_expired(lic.terms, today)
+                    if lic.terms.kind is not LicenseKind.MAINTENANCE or lic.return_pending:
+                        continue
+                    warning = rules.expiry_warning(lic.terms, today, self.warning_days)
+                    if warning:
                         what = rules.description(lic.terms.kind, lic.terms.devices, lic.terms.term_years)
-                        warnings.append(f"{seg.name}: {what} ({lic.license_id}) {state.text.lower()}.")
+                        expired = rules.is_expired(lic.terms, today)
+                        notices.append(
+                            Notice(
+                                kind="expiry",
+                                level=StatusLevel.ERROR if expired else StatusLevel.WARNING,
+                                segment_name=seg.name,
+                                license_id=lic.license_id,
+                                text=f"{seg.name}: {what} {warning}.",
+                            )
+                        )
                 if summary.maintenance_shortfall:
-                    alert = True
-                    warnings.append(
-                        f"{seg.name}: maintenance covers {summary.maintenance_covered} of "
-                        f"{summary.capacity} devices ({summary.maintenance_shortfall} short)."
+                    notices.append(
+                        Notice(
+                            kind="shortfall",
+                            level=StatusLevel.WARNING,
+                            segment_name=seg.name,
+                            text=f"{seg.name}: maintenance covers {summary.maintenance_covered} of "
+                            f"{summary.capacity} devices ({summary.maintenance_shortfall} short).",
+                        )
                     )
                 if summary.next_step:
-                    warnings.append(f"{seg.name}: {summary.next_step}")
+                    notices.append(
+                        Notice(
+                            kind="no_capacity",
+                            level=StatusLevel.WARNING,
+                            segment_name=seg.name,
+                            text=f"{seg.name}: {summary.next_step}",
+                        )
+                    )
         if unfinished:
-            warnings.append(f"{unfinished} unfinished operation(s): run `smartlic sync`.")
+            notices.append(
+                Notice(
+                    kind="unfinished",
+                    level=StatusLevel.WARNING,
+                    segment_name=None,
+                    text=f"{unfinished} unfinished operation(s): run `smartlic sync`.",
+                )
+            )
+        alert = any(
+            n.kind == "shortfall" or (n.kind == "expiry" and n.level is StatusLevel.ERROR) for n in notices
+        )
         return StatusReport(
-            segments=summaries, warnings=warnings, unfinished_operations=unfinished, alert=alert
+            segments=summaries, warnings=notices, unfinished_operations=unfinished, alert=alert
         )
 
     # --- local changes -----------------------------------------------------------------------

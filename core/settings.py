@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     timeout: float = Field(default=10.0, gt=0, le=300, description="Seconds per cloud request")
     retries: int = Field(default=3, ge=0, le=10, description="Retries of a failed cloud request")
     expiring_days: int = Field(default=60, ge=0, le=3650, description="Days before expiry to warn")
+    expiry_warning_days: list[int] = Field(
+        default=[60, 30, 7], description="Days before a maintenance license expires to warn (and on expiry)"
+    )
     keys: dict[str, str] = Field(
         default_factory=dict, description="Key remaps: binding id -> keys, e.g. download = 'ctrl+d'"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -85,8 +86,18 @@ class SyncReport(Frozen):
     skipped: dict[str, str] = Field(default_factory=dict, description="segment -> why it was not synced")
 
 
+class Notice(Frozen):
+    """One thing the technician should know: shown as a banner and by `smartlic status`."""
+
+    kind: Literal["expiry", "shortfall", "no_capacity", "unfinished", "clock"]
+    level: StatusLevel
+    segment_name: str | None
+    license_id: UUID | None = None
+    text: str
+
+
 class StatusReport(Frozen):
     segments: list[SegmentSummary]
-    warnings: list[str]
+    warnings: list[Notice]
     unfinished_operations: int
     alert: bool = Field(description="An expired maintenance license or maintenance short of capacity")

@@ -51,6 +51,7 @@ def build_service(
         trust,
         clock=clock,
         expiring_days=settings.expiring_days,
+        warning_days=settings.expiry_warning_days,
         actor=default_actor(face),
     )
 

@@ -165,3 +165,22 @@ def test_plan_provisioning_refuses_unlicensed_and_unknown() -> None:
     assert set(plan.refused) == {"D002", "D009"}
     assert "unlicensed" in plan.refused["D002"]
     assert rules.plan_provisioning(devices, None).provision == ["D001"]
+
+
+@pytest.mark.parametrize(
+    ("expires", "expected"),
+    [
+        (None, None),
+        (date(2027, 3, 1), None),
+        (date(2027, 1, 20), "expires in 53 days (2027-01-20; 60-day notice)"),
+        (date(2026, 12, 20), "expires in 22 days (2026-12-20; 30-day notice)"),
+        (date(2026, 11, 29), "expires in 1 day (2026-11-29; 7-day notice)"),
+        (TODAY, "expires today (2026-11-28)"),
+        (date(2026, 11, 1), "expired on 2026-11-01"),
+    ],
+)
+def test_expiry_warning_thresholds(expires: date | None, expected: str | None) -> None:
+    terms = LicenseTerms(
+        license_id=uuid4(), kind=LicenseKind.MAINTENANCE, devices=1, term_years=1, expires_on=expires
+    )
+    assert rules.expiry_warning(terms, TODAY, (60, 30, 7)) == expected

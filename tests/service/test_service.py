@@ -227,7 +227,22 @@ async def test_status_alerts_on_shortfall(service: LicenseService, demo_customer
     await service.activate(A, ids)
     status = service.status()
     assert status.alert
-    assert any("maintenance covers 0 of 200" in w for w in status.warnings)
+    assert any("maintenance covers 0 of 200" in w.text for w in status.warnings)
+
+
+async def test_status_warns_of_maintenance_expiring_within_30_days(
+    service: LicenseService, demo_customer: str
+) -> None:
+    service.set_customer_id(A, demo_customer)
+    offer = await service.cloud_licenses(A)
+    soon = next(x for x in offer.licenses if x.kind is LicenseKind.MAINTENANCE and x.devices == 25)
+    small = next(x for x in offer.licenses if x.kind is LicenseKind.CAPACITY and x.devices == 25)
+    await service.activate(A, [soon.license_id, small.license_id])
+    status = service.status()
+    expiry = [n for n in status.warnings if n.kind == "expiry"]
+    assert len(expiry) == 1 and expiry[0].license_id == soon.license_id
+    assert "30-day notice" in expiry[0].text
+    assert not status.alert  # expiring, not expired, and 25 of 25 devices covered
 
 
 async def test_notes_are_stored_cleaned(service: LicenseService, demo_customer: str) -> None:
