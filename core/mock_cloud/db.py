@@ -1,4 +1,5 @@
-"""The mock cloud's own SQLite database: partners, customers, licenses and idempotency records.
+"""The mock cloud's own SQLite database: partners, customers, licenses, idempotency records and
+the Customer Portal's offline files (device keys, fulfilled requests, processed return receipts).
 
 One connection shared by all threads, guarded by a lock: FastAPI runs sync endpoints in a thread
 pool while in-process tests call from the event loop, and SQLite connections are not safe to share
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from core.models import LicenseKind, LicenseTerms
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_FILE = "cloud.db"
 
 # Index = the version a script upgrades *from*; append, never edit, so old files migrate in order.
@@ -66,6 +67,29 @@ _MIGRATIONS: list[str] = [
         request_hash TEXT NOT NULL,
         status INTEGER NOT NULL,
         response_json TEXT NOT NULL
+    );
+    """,
+    # 1 -> 2: the Customer Portal. A device key is remembered per install code so that only that
+    # controller can hand licenses back with a return receipt; requests and receipts keep their
+    # first answer so a second upload of the same file changes nothing.
+    """
+    CREATE TABLE device_keys (
+        install_code TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        public_key_pem TEXT NOT NULL,
+        registered_on TEXT NOT NULL
+    );
+    CREATE TABLE offline_requests (
+        request_id TEXT PRIMARY KEY,
+        document_hash TEXT NOT NULL,
+        install_code TEXT NOT NULL,
+        response_json TEXT NOT NULL
+    );
+    CREATE TABLE return_receipts (
+        receipt_id TEXT PRIMARY KEY,
+        document_hash TEXT NOT NULL,
+        install_code TEXT NOT NULL,
+        answer_json TEXT NOT NULL
     );
     """,
 ]
@@ -120,6 +144,22 @@ class IdempotencyRecord(_Row):
     request_hash: str
     status: int
     response_json: str
+
+
+class DeviceKey(_Row):
+    install_code: str
+    key_id: str
+    public_key_pem: str
+    registered_on: date
+
+
+class StoredDocumentAnswer(_Row):
+    """The first answer to an offline request or return receipt, kept with the file's hash."""
+
+    document_id: str
+    document_hash: str
+    install_code: str
+    answer_json: str
 
 
 _LICENSE_COLUMNS = (
@@ -289,6 +329,58 @@ class Tx:
         self._conn.execute(
             "INSERT INTO idempotency (key, request_hash, status, response_json) VALUES (?, ?, ?, ?)",
             (record.key, record.request_hash, record.status, record.response_json),
+        )
+
+    # --- Customer Portal: device keys and offline files ------------------------------------
+
+    def device_key(self, install_code: str) -> DeviceKey | None:
+        row = self._conn.execute(
+            "SELECT * FROM device_keys WHERE install_code = ?", (install_code,)
+        ).fetchone()
+        return None if row is None else DeviceKey.model_validate(dict(row))
+
+    def set_device_key(self, key: DeviceKey) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO device_keys (install_code, key_id, public_key_pem, registered_on) "
+            "VALUES (?, ?, ?, ?)",
+            (key.install_code, key.key_id, key.public_key_pem, key.registered_on.isoformat()),
+        )
+
+    def installed_count(self, install_code: str) -> int:
+        """How many licenses, of any customer, are active on ``install_code``."""
+        (count,) = self._conn.execute(
+            "SELECT COUNT(*) FROM licenses WHERE install_code = ?", (install_code,)
+        ).fetchone()
+        return int(count)
+
+    def offline_request(self, request_id: str) -> StoredDocumentAnswer | None:
+        row = self._conn.execute(
+            "SELECT request_id AS document_id, document_hash, install_code, response_json AS answer_json "
+            "FROM offline_requests WHERE request_id = ?",
+            (request_id,),
+        ).fetchone()
+        return None if row is None else StoredDocumentAnswer.model_validate(dict(row))
+
+    def put_offline_request(self, stored: StoredDocumentAnswer) -> None:
+        self._conn.execute(
+            "INSERT INTO offline_requests (request_id, document_hash, install_code, response_json) "
+            "VALUES (?, ?, ?, ?)",
+            (stored.document_id, stored.document_hash, stored.install_code, stored.answer_json),
+        )
+
+    def return_receipt(self, receipt_id: str) -> StoredDocumentAnswer | None:
+        row = self._conn.execute(
+            "SELECT receipt_id AS document_id, document_hash, install_code, answer_json "
+            "FROM return_receipts WHERE receipt_id = ?",
+            (receipt_id,),
+        ).fetchone()
+        return None if row is None else StoredDocumentAnswer.model_validate(dict(row))
+
+    def put_return_receipt(self, stored: StoredDocumentAnswer) -> None:
+        self._conn.execute(
+            "INSERT INTO return_receipts (receipt_id, document_hash, install_code, answer_json) "
+            "VALUES (?, ?, ?, ?)",
+            (stored.document_id, stored.document_hash, stored.install_code, stored.answer_json),
         )
 
 

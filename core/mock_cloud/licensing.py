@@ -45,7 +45,7 @@ def grant_document(
     return signer.sign(grant.model_dump(mode="json"))
 
 
-def _activation_refusal(record: LicenseRecord, install_code: str, now: datetime) -> tuple[str, str] | None:
+def activation_refusal(record: LicenseRecord, install_code: str, now: datetime) -> tuple[str, str] | None:
     """(code, reason) when ``record`` cannot become active on ``install_code``, else None."""
     if record.install_code is not None and record.install_code != install_code:
         return (
@@ -80,7 +80,7 @@ def activate(
                 )
             )
             continue
-        refusal = _activation_refusal(record, install_code, now)
+        refusal = activation_refusal(record, install_code, now)
         if refusal is not None:
             code, reason = refusal
             results.append(ActivationOutcome(license_id=license_id, ok=False, code=code, reason=reason))

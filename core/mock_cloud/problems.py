@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,19 +23,42 @@ class ApiProblem(Exception):
     """Raised by endpoints; becomes a problem document with a stable ``code``."""
 
     def __init__(
-        self, status: int, code: str, detail: str, *, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
         self.headers = dict(headers or {})
+        # Extension members (RFC 9457 §3.2), e.g. which license a batch was refused for.
+        self.extra = dict(extra or {})
+
+    def problem(self) -> Problem:
+        return make_problem(self.status, self.code, self.detail, self.extra)
+
+
+def make_problem(
+    status: int, code: str, detail: str | None, extra: Mapping[str, Any] | None = None
+) -> Problem:
+    return Problem(
+        title=HTTPStatus(status).phrase, status=status, detail=detail, code=code, **dict(extra or {})
+    )
 
 
 def problem_response(
-    status: int, code: str, detail: str | None, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    detail: str | None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    problem = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, code=code)
+    problem = make_problem(status, code, detail, extra)
     return JSONResponse(
         problem.model_dump(mode="json"),
         status_code=status,
@@ -54,7 +78,7 @@ def _validation_detail(exc: RequestValidationError) -> str:
 
 async def _on_api_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiProblem)
-    return problem_response(exc.status, exc.code, exc.detail, exc.headers)
+    return problem_response(exc.status, exc.code, exc.detail, exc.headers, exc.extra)
 
 
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
@@ -79,3 +103,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_crash)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries: these statuses answer with a problem document."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            # "model" registers the schema; the problem media type is what is actually sent.
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
