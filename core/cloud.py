@@ -17,6 +17,7 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from core.crashpoints import crashpoint
 from core.errors import (
     CloudUnreachable,
     Conflict,
@@ -146,7 +147,11 @@ class CloudClient:
         while True:
             try:
                 self.requests_sent += 1
+                if method == "POST":
+                    crashpoint("after-send")
                 response = await self._http.request(method, path, params=params, json=json, headers=headers)
+                if method == "POST" and response.is_success:
+                    crashpoint("after-cloud-commit")
             except (httpx.TransportError, httpx.TimeoutException) as exc:
                 if retryable and attempt < self._retries:
                     await self._backoff(attempt, None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from core import offline, rules
 from core.cloud import CloudClient
+from core.crashpoints import crashpoint
 from core.errors import InvalidAnswer, InvalidInput, NotFound, Refused, SignatureInvalid
 from core.models import (
     ActivationAnswer,
@@ -56,6 +57,8 @@ from core.views import (
 )
 
 Progress = Callable[[str, float], None]
+TRUSTED_TIME_KEY = "trusted_time"
+CLOCK_TOLERANCE = timedelta(hours=24)
 
 
 def _quiet(_message: str, _fraction: float) -> None:
@@ -107,7 +110,7 @@ class LicenseService:
             return _segment(tx, ref)
 
     def license_rows(self, ref: str | None = None) -> list[LicenseRow]:
-        today = self.clock().date()
+        today = self._effective_now()[0].date()
         with self.store.read() as tx:
             names = {s.install_code: s.name for s in tx.segments()}
             install_code = _segment(tx, ref).install_code if ref else None
@@ -134,7 +137,7 @@ class LicenseService:
         )
 
     def summaries(self) -> list[SegmentSummary]:
-        today = self.clock().date()
+        today = self._effective_now()[0].date()
         with self.store.read() as tx:
             return [
                 _summary(seg, tx.licenses(seg.install_code), tx.devices(seg.install_code), today)
@@ -155,7 +158,8 @@ class LicenseService:
             return tx.audit_entries(limit)
 
     def status(self) -> StatusReport:
-        today = self.clock().date()
+        self._remember_time()
+        today = self._effective_now()[0].date()
         notices: list[Notice] = []
         summaries = self.summaries()
         with self.store.read() as tx:
@@ -197,6 +201,17 @@ class LicenseService:
                             text=f"{seg.name}: {summary.next_step}",
                         )
                     )
+        now, clock_behind = self._effective_now()
+        if clock_behind:
+            notices.append(
+                Notice(
+                    kind="clock",
+                    level=StatusLevel.WARNING,
+                    segment_name=None,
+                    text=f"The clock looks wrong: it says {self.clock():%Y-%m-%d %H:%M} but smartlic has "
+                    f"already seen {now:%Y-%m-%d %H:%M}. Expiry is judged by the later time; fix the clock.",
+                )
+            )
         if unfinished:
             notices.append(
                 Notice(
@@ -331,6 +346,7 @@ class LicenseService:
         with self.store.write() as tx:
             tx.journal_open(op)
             self._audit(tx, "activate", seg.install_code, _op_detail(op), "started")
+        crashpoint("after-journal")
         progress(f"Activating {len(to_send)} license(s) in the cloud", 0.15)
         answer = await self.cloud.activate(seg.customer_id, seg.install_code, to_send, op.op_id)
         progress("Verifying the signed license documents", 0.6)
@@ -356,7 +372,9 @@ class LicenseService:
                 },
                 "ok" if not failed else "partial" if activated else "failed",
             )
+            crashpoint("mid-transaction")
             tx.journal_close(op.op_id)
+        crashpoint("after-commit")
         progress("Done", 1.0)
         return ActivationResult(op_id=op.op_id, activated=activated, already_active=already, failed=failed)
 
@@ -382,6 +400,7 @@ class LicenseService:
             )
             tx.journal_open(op)
             self._audit(tx, "transfer", seg.install_code, _op_detail(op), "started")
+        crashpoint("after-journal")
         progress(f"Transferring {len(ids)} license(s) to the cloud", 0.3)
         returned, failed = await self._send_transfer(op)
         progress("Done", 1.0)
@@ -549,6 +568,7 @@ class LicenseService:
                 )
                 continue
             grant = self._verify_grant(outcome.document, seg)
+            crashpoint("mid-verification")
             if grant.license_id != outcome.license_id:
                 raise SignatureInvalid("A license document names another license than the one asked for.")
             granted.append((grant, outcome.document))
@@ -590,7 +610,9 @@ class LicenseService:
                 },
                 ("resumed by sync: " if resumed else "") + ("ok" if not failed else "partial"),
             )
+            crashpoint("mid-transaction")
             tx.journal_close(op.op_id)
+        crashpoint("after-commit")
         return returned, failed
 
     async def _reconcile(self, seg: SegmentController) -> tuple[list[UUID], list[UUID]]:
@@ -646,7 +668,29 @@ class LicenseService:
         tx.put_devices(changed)
         return len(changed)
 
+    def _effective_now(self) -> tuple[datetime, bool]:
+        """The time expiry is judged by, and whether the clock is behind the highest time seen.
+
+        Turning the clock back more than a day must not bring an expired license back, so the
+        highest time ever recorded in the store wins when the clock is that far behind it.
+        """
+        now = self.clock()
+        with self.store.read() as tx:
+            seen = tx.meta_get(TRUSTED_TIME_KEY)
+        trusted = datetime.fromisoformat(seen) if seen else None
+        if trusted and now < trusted - CLOCK_TOLERANCE:
+            return trusted, True
+        return now, False
+
+    def _remember_time(self) -> None:
+        """Record the clock as seen (monitoring calls status daily); skipped in read-only mode."""
+        if self.store.read_only:
+            return
+        with self.store.write() as tx:
+            _raise_trusted_time(tx, self.clock())
+
     def _audit(self, tx: Tx, operation: str, install_code: str | None, detail: dict, result: str) -> None:
+        _raise_trusted_time(tx, self.clock())
         tx.audit(
             actor=self.actor,
             operation=operation,
@@ -710,6 +754,12 @@ def _license(
         note=old.note if old else "",
         document=document,
     )
+
+
+def _raise_trusted_time(tx: Tx, now: datetime) -> None:
+    seen = tx.meta_get(TRUSTED_TIME_KEY)
+    if not seen or datetime.fromisoformat(seen) < now:
+        tx.meta_set(TRUSTED_TIME_KEY, now.isoformat())
 
 
 def _outstanding_key(install_code: str) -> str:

@@ -1,0 +1,37 @@
+"""Named points where the fault-safety tests kill this process, to prove the journal heals.
+
+A test sets ``SMARTLIC_CRASH_AT=<name>`` in the environment of a subprocess; when that process
+reaches the point it is killed with SIGKILL, as by a power cut: no cleanup, no flush.
+``after-send`` kills ``SMARTLIC_CRASH_DELAY`` seconds (default 0.2) after the request went out, so
+it dies while the request is in flight. Without the variable these calls cost one dict look-up.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+ENV = "SMARTLIC_CRASH_AT"
+POINTS = (
+    "after-journal",
+    "after-send",
+    "after-cloud-commit",
+    "mid-verification",
+    "mid-transaction",
+    "after-commit",
+)
+
+
+def crashpoint(name: str) -> None:
+    if os.environ.get(ENV) != name:
+        return
+    if name == "after-send":
+        delay = float(os.environ.get("SMARTLIC_CRASH_DELAY", "0.2"))
+        threading.Timer(delay, _die).start()
+        return
+    _die()
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
