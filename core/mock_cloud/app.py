@@ -7,13 +7,12 @@ and when driven in-process through ``httpx.ASGITransport`` (which does not run l
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from core.mock_cloud.api import CloudContext, router
-from core.mock_cloud.datadir import KEY_FILE, PUBLIC_KEY_FILE, open_data_dir
+from core.mock_cloud.datadir import KEY_FILE, PUBLIC_KEY_FILE, open_data_dir, utc_now
 from core.mock_cloud.faults import FaultMiddleware, Faults, FaultState, admin_router
 from core.mock_cloud.partner_api import partner_router
 from core.mock_cloud.portal_api import portal_router
@@ -22,10 +21,6 @@ from core.mock_cloud.seed import DEFAULT_EARMARK_INSTALL_CODE, DEMO_PARTNER_NAME
 from core.models import Clock
 
 __all__ = ["KEY_FILE", "PUBLIC_KEY_FILE", "create_app", "utc_now"]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_app(

@@ -1,43 +1,31 @@
-"""``smartlic-cloud serve``: run the mock license cloud over HTTP.
+"""``smartlic-cloud``: serve the mock license cloud, or use its portals on the data folder.
 
-Before serving it prints three lines a caller (a test, the TUI, a person) can read from stdout:
-``url: ...``, ``public-key: ...`` and ``demo-customer-id: ...``. The socket is bound before they are
-printed, so with ``--port 0`` the URL names the port actually in use.
+``serve`` prints three lines a caller (a test, the TUI, a person) can read from stdout before
+serving: ``url: ...``, ``public-key: ...`` and ``demo-customer-id: ...`` (with ``--json``: one JSON
+object with those keys). The socket is bound before they are printed, so with ``--port 0`` the URL
+names the port actually in use.
+
+``portal ...`` (Customer Portal) and ``partner ...`` (Partner Portal) need no server: they open
+the data folder directly, see ``cli_common``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import signal
 import socket
 import sys
-from pathlib import Path
 from types import FrameType
-from typing import NoReturn
 
+from core.mock_cloud.cli_common import PROG, Parser, common_options, data_dir_of, default_data_dir, run
+from core.mock_cloud.cli_partner import add_partner_commands
+from core.mock_cloud.cli_portal import add_portal_commands
 from core.mock_cloud.faults import Faults
 from core.mock_cloud.seed import DEFAULT_EARMARK_INSTALL_CODE
 from core.rules import is_install_code
 
-PROG = "smartlic-cloud"
-
-
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments give one line on stderr and exit 2, not a usage block."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message}\n")
-
-
-def default_data_dir() -> Path:
-    """The folder the embedded demo cloud uses too, so both see the same licenses."""
-    explicit = os.environ.get("SMARTLIC_DATA_DIR")
-    if explicit:
-        return Path(explicit) / "cloud"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "smartlic" / "cloud"
+__all__ = ["PROG", "default_data_dir", "main"]
 
 
 def _port(text: str) -> int:
@@ -64,12 +52,11 @@ def _install_code(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="The mock license cloud of smartlic.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    serve = commands.add_parser("serve", help="serve the cloud API over HTTP")
+    parser = Parser(prog=PROG, description="The mock license cloud of smartlic.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    serve = commands.add_parser("serve", parents=[common_options()], help="serve the cloud API over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8765, help="port; 0 picks a free one (default 8765)")
-    serve.add_argument("--data", type=Path, default=None, help="data folder (default: the demo's)")
     serve.add_argument("--faults", type=_faults, default=None, help="e.g. delay=0.1,fail=3,malformed=1")
     serve.add_argument(
         "--earmark", type=_install_code, default=DEFAULT_EARMARK_INSTALL_CODE, help="install code to earmark"
@@ -77,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
+    add_portal_commands(commands)
+    add_partner_commands(commands)
     return parser
 
 
@@ -106,7 +95,7 @@ def serve(args: argparse.Namespace) -> int:
     from core.mock_cloud.app import create_app
     from core.mock_cloud.db import CloudDBError
 
-    data_dir: Path = (args.data or default_data_dir()).expanduser().resolve()
+    data_dir = data_dir_of(args)
     try:
         app = create_app(data_dir, faults=args.faults, earmark_install_code=args.earmark)
     except (OSError, CloudDBError) as exc:
@@ -118,9 +107,16 @@ def serve(args: argparse.Namespace) -> int:
         print(f"{PROG}: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
-    print(f"url: {_url(sock)}", flush=True)
-    print(f"public-key: {app.state.public_key_path}", flush=True)
-    print(f"demo-customer-id: {app.state.demo_customer_id}", flush=True)
+    header = {
+        "url": _url(sock),
+        "public-key": str(app.state.public_key_path),
+        "demo-customer-id": str(app.state.demo_customer_id),
+    }
+    if args.json:
+        print(json.dumps({name.replace("-", "_"): value for name, value in header.items()}), flush=True)
+    else:
+        for name, value in header.items():
+            print(f"{name}: {value}", flush=True)
 
     stopped_by: list[int] = []
 
@@ -145,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
-    return 2  # argparse refuses unknown commands before this
+    return run(args, args.handler)
 
 
 if __name__ == "__main__":

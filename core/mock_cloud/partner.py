@@ -70,9 +70,9 @@ class NewLicenses(_Body):
     @model_validator(mode="after")
     def _term_fits_kind(self) -> Self:
         if self.kind is LicenseKind.MAINTENANCE and self.term_years is None:
-            raise ValueError("a maintenance license needs term_years 1 or 3")
+            raise ValueError("a maintenance license needs a term of 1 or 3 years")
         if self.kind is LicenseKind.CAPACITY and self.term_years is not None:
-            raise ValueError("a capacity license has no term; leave term_years out")
+            raise ValueError("a capacity license has no term (it never expires)")
         return self
 
 

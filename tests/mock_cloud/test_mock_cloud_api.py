@@ -128,7 +128,7 @@ async def test_health_public_key_and_demo(client: httpx.AsyncClient, app: FastAP
 def test_files_are_private_and_schema_versioned(app: FastAPI, tmp_path: Path) -> None:
     assert (tmp_path / "cloud.db").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "cloud_key.pem").stat().st_mode & 0o777 == 0o600
-    assert app.state.db.schema_version() == 1
+    assert app.state.db.schema_version() == 2
 
 
 def test_seed_is_deterministic_and_kept(tmp_path: Path) -> None:
