@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from core import offline, rules
+from core import diagnostics, offline, rules
 from core.cloud import CloudClient
 from core.crashpoints import crashpoint
 from core.errors import InvalidAnswer, InvalidInput, NotFound, Refused, SignatureInvalid
@@ -40,11 +40,13 @@ from core.models import (
     SignedDocument,
     StatusLevel,
 )
+from core.settings import Settings
 from core.signing import Signer, TrustStore
-from core.store import Store, Tx
+from core.store import Store, Tx, verify_audit_chain
 from core.views import (
     ActivationResult,
     AddLicenseResult,
+    AuditCheck,
     CloudOffer,
     Failure,
     LicenseRow,
@@ -156,6 +158,49 @@ class LicenseService:
     def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
         with self.store.read() as tx:
             return tx.audit_entries(limit)
+
+    def audit_verify(self) -> AuditCheck:
+        """Check the hash chain of the audit log; names the first deleted, edited or moved entry."""
+        with self.store.read() as tx:
+            entries = tx.audit_entries()
+            head = tx.audit_head()
+        bad = verify_audit_chain(entries)
+        if bad is None and head is not None and (not entries or entries[-1].seq < head[0]):
+            bad = (entries[-1].seq + 1) if entries else 1
+        if bad is None and head is not None and entries and entries[-1].hash != head[1]:
+            bad = entries[-1].seq
+        if bad is None:
+            return AuditCheck(ok=True, entries=len(entries), message=f"All {len(entries)} entries verify.")
+        return AuditCheck(
+            ok=False,
+            entries=len(entries),
+            first_bad_seq=bad,
+            message=f"The audit log was altered at entry {bad}: it was deleted, edited or moved.",
+        )
+
+    def diagnostics(self, path: Path, settings: Settings) -> Path:
+        """Write a support bundle (JSON, no secrets) to ``path``."""
+        with self.store.read() as tx:
+            journal = tx.journal()
+            audit = tx.audit_entries()
+        bundle = {
+            "generated_at": self.clock().isoformat(),
+            "versions": diagnostics.versions(),
+            "settings": diagnostics.masked_settings(settings),
+            "store": {
+                "path": str(self.store.path),
+                "read_only": self.store.read_only,
+                "safe_mode_reason": self.store.safe_mode_reason,
+                "integrity_ok": self.store.integrity_ok(),
+            },
+            "trusted_keys": self.trust.key_ids(),
+            "audit_check": self.audit_verify().model_dump(mode="json"),
+            "status": self.status().model_dump(mode="json"),
+            "journal": [e.model_dump(mode="json") for e in journal],
+            "audit": [e.model_dump(mode="json") for e in audit],
+        }
+        diagnostics.write_bundle(path, bundle)
+        return path
 
     def status(self) -> StatusReport:
         self._remember_time()

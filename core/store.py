@@ -138,6 +138,9 @@ def _recomputed_hash(entry: AuditEntry) -> str:
     )
 
 
+AUDIT_HEAD_KEY = "audit_head"
+
+
 def verify_audit_chain(entries: list[AuditEntry]) -> int | None:
     """The seq of the first entry that breaks the chain, or None when the whole list holds.
 
@@ -401,8 +404,13 @@ class Tx:
         self, *, actor: str, operation: str, install_code: str | None, detail: dict, result: str, at: datetime
     ) -> AuditEntry:
         self._check_writable()
-        last = self._run("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev_hash = (1, GENESIS_HASH) if last is None else (last["seq"] + 1, last["hash"])
+        # The head is kept apart from the rows so that deleting the newest entries leaves a gap
+        # that the next entry and `verify_audit_chain` expose, instead of a shorter valid chain.
+        head = self.audit_head()
+        if head is None:
+            last = self._run("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            head = None if last is None else (last["seq"], last["hash"])
+        seq, prev_hash = (1, GENESIS_HASH) if head is None else (head[0] + 1, head[1])
         at = _from_iso(_iso(at))
         plain = _plain_json(detail)
         fields = {"actor": actor, "operation": operation, "install_code": install_code, "result": result}
@@ -412,7 +420,16 @@ class Tx:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, _iso(at), actor, operation, install_code, json.dumps(plain), result, prev_hash, digest),
         )
+        self.meta_set(AUDIT_HEAD_KEY, f"{seq}:{digest}")
         return AuditEntry(seq=seq, at=at, detail=plain, prev_hash=prev_hash, hash=digest, **fields)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """The seq and hash of the newest audit entry ever written."""
+        value = self.meta_get(AUDIT_HEAD_KEY)
+        if not value:
+            return None
+        seq, _, digest = value.partition(":")
+        return int(seq), digest
 
     def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
         if limit is None:

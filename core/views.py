@@ -101,3 +101,10 @@ class StatusReport(Frozen):
     warnings: list[Notice]
     unfinished_operations: int
     alert: bool = Field(description="An expired maintenance license or maintenance short of capacity")
+
+
+class AuditCheck(Frozen):
+    ok: bool
+    entries: int
+    first_bad_seq: int | None = None
+    message: str

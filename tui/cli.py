@@ -257,6 +257,39 @@ async def _add_license(service: LicenseService, args: argparse.Namespace) -> int
     return 0
 
 
+@command("audit")
+async def _audit(service: LicenseService, args: argparse.Namespace) -> int:
+    if args.action == "verify":
+        check = service.audit_verify()
+        if args.json:
+            emit_json(check)
+        else:
+            say(check.message)
+        return 0 if check.ok else 1
+    entries = service.audit_entries(args.limit)
+    if args.json:
+        emit_json({"entries": entries})
+    else:
+        say(
+            table(
+                ["Seq", "When (UTC)", "Who", "Operation", "Segment", "Result"],
+                [[e.seq, f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.operation, e.install_code or "-", e.result]
+                 for e in entries],
+            )
+        )
+    return 0
+
+
+@command("diagnostics")
+async def _diagnostics(service: LicenseService, args: argparse.Namespace) -> int:
+    path = service.diagnostics(Path(args.output), args.settings)
+    if args.json:
+        emit_json({"file": str(path)})
+    else:
+        say(f"Wrote the support bundle to {path} (no secrets in it).")
+    return 0
+
+
 @command("demo-info")
 async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
     info = await service.demo_info()
@@ -329,6 +362,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the file")
     p = sub.add_parser("add-license", parents=[common], help="import a license response file")
     p.add_argument("file")
+    p = sub.add_parser("audit", parents=[common], help="list the audit log, or verify its hash chain")
+    p.add_argument("action", nargs="?", choices=["verify"])
+    p.add_argument("--limit", type=int, default=None, help="only the newest N entries")
+    p = sub.add_parser("diagnostics", parents=[common], help="write a support bundle (no secrets)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
     return parser
 
 
@@ -348,6 +386,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from core.wiring import build_service
 
     service = build_service(settings, face="cli")
+    if service.store.read_only:
+        error_line(f"warning: {service.store.safe_mode_reason} Changes are refused until it is repaired.")
     try:
         return await HANDLERS[args.command](service, args)
     finally:
@@ -363,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             from tui.app import run_tui
 
             return run_tui(settings)
+        args.settings = settings
         return asyncio.run(_run(settings, args))
     except SmartlicError as exc:
         logging.getLogger("smartlic").info("refused: %s", exc)

@@ -1,0 +1,57 @@
+"""The support bundle: what support needs to see, and nothing secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from core.errors import StoreUnavailable
+from core.settings import Settings
+
+PACKAGES = ("smartlic", "textual", "httpx", "pydantic", "pydantic-settings", "cryptography", "fastapi")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def mask_url(url: str | None) -> str | None:
+    """Drop user info and query strings: they may carry credentials."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"***@{host}" if parts.username or parts.password else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
+
+
+def masked_settings(settings: Settings) -> dict[str, Any]:
+    values = settings.model_dump(mode="json")
+    values["cloud_url"] = mask_url(settings.cloud_url)
+    return values
+
+
+def write_bundle(path: Path, bundle: dict[str, Any]) -> None:
+    text = json.dumps(bundle, indent=2, ensure_ascii=False, default=str)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"Cannot write {path}: {exc.strerror}.", hint="Choose another folder or free disk space."
+        ) from exc
