@@ -18,6 +18,7 @@ from core.models import SegmentController
 from core.service import LicenseService
 from core.settings import Settings
 from tui.screens.actions import CLOSE, HOME_ACTIONS
+from tui.screens.base import ServiceScreen
 from tui.screens.customer_accounts import CustomerAccountsScreen
 from tui.screens.devices import DevicesScreen
 from tui.screens.download import DownloadScreen
@@ -167,9 +168,13 @@ class SmartlicApp(ErrorHandling, App[int]):
                 out.append((shown, binding.description or binding.action))
             return out
 
-        home = [*rows(ManageLicensesScreen.BINDINGS), ("Enter", "Edit the Note of the highlighted license")]
+        keymap = self._keymap
+        home = [
+            (keymap.get(spec.id, spec.key), f"{spec.title} — {spec.help}") for spec in [*HOME_ACTIONS, CLOSE]
+        ]
+        home += [("e, Enter", "Edit the Note of the highlighted license")]
         return [
-            ("Manage Licenses", home + rows(ManageLicensesScreen.__mro__[1].BINDINGS)),
+            ("Manage Licenses", home + rows(ServiceScreen.BINDINGS)),
             ("Manage Customer Accounts", rows(CustomerAccountsScreen.BINDINGS)),
             ("Download Licenses from the Cloud", rows(DownloadScreen.BINDINGS)),
             ("Transfer to Cloud (dialog)", [("y", "TRANSFER LICENSES"), ("n, Esc, Enter", "Cancel")]),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
+from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -27,7 +29,13 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
 
 def static_text(pilot: Pilot, selector: str) -> str:
     content = pilot.app.screen.query_one(selector, Static).content
-    return content.plain if isinstance(content, Text) else str(content)
+    if isinstance(content, Text):
+        return content.plain
+    if isinstance(content, str):
+        return content
+    console = Console(width=200, record=True, file=io.StringIO(), color_system=None)
+    console.print(content)
+    return console.export_text()
 
 
 def toasts(pilot: Pilot) -> str:

@@ -93,5 +93,5 @@ def cursor_key(table: DataTable) -> str | None:
 def title_text(title: str, subtitle: str = "") -> Text:
     text = Text(title, style="bold")
     if subtitle:
-        text.append("  " + subtitle, style="dim")
+        text.append(" — " + subtitle)
     return text

@@ -20,12 +20,12 @@ from tui.widgets.edit import EditModal
 from tui.widgets.styles import YELLOW, plain
 
 COLUMNS = [
-    ("Segment Controller", "segment"),
-    ("Install Code", "install_code"),
-    ("Customer ID", "customer_id"),
-    ("Changes", "changes"),
+    ("Segment Controller", "segment", None),
+    ("Install Code", "install_code", None),
+    ("Customer ID", "customer_id", 36),
+    ("Changes", "changes", 28),
 ]
-COLUMN_KEYS = [key for _label, key in COLUMNS]
+COLUMN_KEYS = [key for _label, key, _width in COLUMNS]
 CUSTOMER_COLUMN = 2
 READ_ONLY = {0: "Segment Controller", 1: "Install Code"}
 
@@ -55,15 +55,15 @@ class CustomerAccountsScreen(ServiceScreen):
     def compose(self) -> ComposeResult:
         yield Static(title_text("Manage Customer Accounts"), classes="screen-title")
         table: DataTable = DataTable(id="accounts", cursor_type="cell")
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
+        for label, key, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
         yield table
         yield Static(id="detail", classes="detail")
         with Horizontal(classes="actions-row"):
             yield Button("Save Changes (s)", id="save", compact=True)
             yield Button("Discard Changes (x)", id="discard", compact=True)
             yield Button("BACK (b)", id="back", compact=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_data()

@@ -66,7 +66,7 @@ class DevicesScreen(ServiceScreen):
             yield Button("Provision selected (p)", id="provision", compact=True, variant="primary")
             yield Button("Provision all licensed (P)", id="provision_all", compact=True)
             yield Button("BACK (b)", id="back", compact=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#result").display = False
@@ -161,8 +161,6 @@ class DevicesScreen(ServiceScreen):
         box = self.query_one("#result", Static)
         box.update(text)
         box.display = True
-        self.notify(text.plain, title="Provision", markup=False,
-                    severity="warning" if result.refused else "information", timeout=8)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -66,7 +66,7 @@ class DownloadScreen(ServiceScreen):
         with Horizontal(classes="actions-row"):
             yield Button("ACTIVATE (A)", id="activate", compact=True, variant="primary", disabled=True)
             yield Button("BACK (b)", id="back", compact=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#progress-row").display = False

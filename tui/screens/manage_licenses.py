@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,18 +27,26 @@ COLUMNS = [
 COLUMN_KEYS = [key for _label, key in COLUMNS]
 
 
-def summary_line(s: SegmentSummary) -> Text:
-    text = Text(f"{s.segment.name}: ", style="bold")
-    text.append(f"capacity {s.capacity} · licensed {s.licensed}/{s.capacity} · ")
-    text.append(f"{s.unlicensed} unlicensed", style=PURPLE if s.unlicensed else "")
-    text.append(" · maintenance ")
-    if s.maintenance_shortfall:
-        text.append(
-            f"⚠ {s.maintenance_covered}/{s.capacity} ({s.maintenance_shortfall} short)", style=YELLOW
+def summary_table(summaries: list[SegmentSummary]) -> Table:
+    """Per segment: capacity, licensed devices / capacity, unlicensed (purple), maintenance coverage."""
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", pad_edge=False)
+    for name in ("Segment Controller", "Capacity", "Licensed", "Unlicensed", "Maintenance"):
+        table.add_column(name, no_wrap=True)
+    for s in summaries:
+        if s.maintenance_shortfall:
+            maintenance = Text(
+                f"⚠ {s.maintenance_covered}/{s.capacity}, {s.maintenance_shortfall} short", style=YELLOW
+            )
+        else:
+            maintenance = Text(f"{s.maintenance_covered}/{s.capacity} ok" if s.capacity else "-")
+        table.add_row(
+            plain(s.segment.name),
+            Text(str(s.capacity)),
+            Text(f"{s.licensed}/{s.capacity}"),
+            Text(f"{s.unlicensed} unlicensed", style=PURPLE if s.unlicensed else ""),
+            maintenance,
         )
-    else:
-        text.append(f"{s.maintenance_covered}/{s.capacity} ok" if s.capacity else "-")
-    return text
+    return table
 
 
 def license_cells(row: LicenseRow) -> list[object]:
@@ -78,7 +87,7 @@ class ManageLicensesScreen(ServiceScreen):
         with Grid(id="actions", classes="actions"):
             for spec in [*HOME_ACTIONS, CLOSE]:
                 yield Button(f"{spec.title} ({spec.key})", id=f"do-{spec.id}", compact=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#progress-row").display = False
@@ -90,7 +99,7 @@ class ManageLicensesScreen(ServiceScreen):
     def refresh_data(self) -> None:
         summaries = self.guarded(self.service.summaries) or []
         rows = self.guarded(self.service.license_rows) or []
-        self.query_one("#summary", Static).update(Text("\n").join(summary_line(s) for s in summaries))
+        self.query_one("#summary", Static).update(summary_table(summaries))
         steps = [Text(f"⚠ {s.segment.name}: {s.next_step}", style=YELLOW) for s in summaries if s.next_step]
         banner = self.query_one("#banner", Static)
         banner.update(Text("\n").join(steps))
