@@ -1,0 +1,26 @@
+"""Fixtures of the portal tests: the cloud app in-process over a fresh seeded folder."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from core.mock_cloud.app import create_app
+from tests.mock_cloud.offline import fixed
+
+
+@pytest.fixture
+def cloud_app(tmp_path: Path) -> FastAPI:
+    return create_app(tmp_path / "cloud", clock=fixed, rng=random.Random(1))
+
+
+@pytest.fixture
+async def cloud(cloud_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=cloud_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
+        yield client
