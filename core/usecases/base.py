@@ -1,0 +1,185 @@
+"""What every use case shares: the store, the cloud, the trust store, the clock and the audit."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from core import rules
+from core.cloud import CloudClient
+from core.errors import InvalidAnswer, NotFound, Refused, SignatureInvalid
+from core.models import (
+    Clock,
+    JournalEntry,
+    License,
+    LicenseGrant,
+    LicenseTerms,
+    SegmentController,
+    SignedDocument,
+)
+from core.signing import Signer, TrustStore
+from core.store import Store, Tx
+
+Progress = Callable[[str, float], None]
+TRUSTED_TIME_KEY = "trusted_time"
+CLOCK_TOLERANCE = timedelta(hours=24)
+
+
+def quiet(_message: str, _fraction: float) -> None:
+    """Progress sink for callers that show none."""
+
+
+def default_actor(face: str) -> str:
+    """Who acts, for the audit log: the login, where from, and through which face."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    origin = os.environ.get("SSH_CLIENT", "").split(" ")[0] or "local"
+    return f"{user}@{origin} ({face})"
+
+
+class ServiceBase:
+    def __init__(
+        self,
+        store: Store,
+        cloud: CloudClient,
+        trust: TrustStore,
+        *,
+        clock: Clock,
+        expiring_days: int = rules.DEFAULT_EXPIRING_DAYS,
+        warning_days: Sequence[int] = rules.DEFAULT_WARNING_DAYS,
+        actor: str = "smartlic",
+    ) -> None:
+        self.store = store
+        self.cloud = cloud
+        self.trust = trust
+        self.clock = clock
+        self.expiring_days = expiring_days
+        self.warning_days = tuple(warning_days)
+        self.actor = actor
+
+    async def aclose(self) -> None:
+        await self.cloud.aclose()
+        self.store.close()
+
+    def _segment_with_customer(self, ref: str) -> SegmentController:
+        with self.store.read() as tx:
+            seg = find_segment(tx, ref)
+        if seg.customer_id is None:
+            raise Refused(
+                f"No Customer ID is set for {seg.name}.",
+                hint="Set it in Manage Customer Accounts (or `smartlic accounts set`).",
+                code="no_customer_id",
+            )
+        return seg
+
+    def _verify_grant(self, document: SignedDocument, seg: SegmentController) -> LicenseGrant:
+        payload = self.trust.verify(document)
+        try:
+            grant = LicenseGrant.model_validate(payload)
+        except ValidationError as exc:
+            raise InvalidAnswer("A signed license document has fields smartlic does not understand.") from exc
+        if grant.install_code != seg.install_code or grant.customer_id != seg.customer_id:
+            raise SignatureInvalid(
+                f"A license document is bound to another controller or customer ({grant.license_id}).",
+                hint="Nothing was stored. Contact support: the cloud sent a document for someone else.",
+            )
+        return grant
+
+    def _relicense(self, tx: Tx, install_code: str) -> int:
+        """Apply the segment's capacity to its devices; returns how many changed state."""
+        devices = tx.devices(install_code)
+        after = rules.relicense(devices, rules.capacity(tx.licenses(install_code)))
+        changed = [new for old, new in zip(devices, after, strict=True) if new is not old]
+        tx.put_devices(changed)
+        return len(changed)
+
+    def _effective_now(self) -> tuple[datetime, bool]:
+        """The time expiry is judged by, and whether the clock is behind the highest time seen.
+
+        Turning the clock back more than a day must not bring an expired license back, so the
+        highest time ever recorded in the store wins when the clock is that far behind it.
+        """
+        now = self.clock()
+        with self.store.read() as tx:
+            seen = tx.meta_get(TRUSTED_TIME_KEY)
+        trusted = datetime.fromisoformat(seen) if seen else None
+        if trusted and now < trusted - CLOCK_TOLERANCE:
+            return trusted, True
+        return now, False
+
+    def _remember_time(self) -> None:
+        """Record the clock as seen (monitoring calls status daily); skipped in read-only mode."""
+        if self.store.read_only:
+            return
+        with self.store.write() as tx:
+            raise_trusted_time(tx, self.clock())
+
+    def _audit(self, tx: Tx, operation: str, install_code: str | None, detail: dict, result: str) -> None:
+        raise_trusted_time(tx, self.clock())
+        tx.audit(
+            actor=self.actor,
+            operation=operation,
+            install_code=install_code,
+            detail=detail,
+            result=result,
+            at=self.clock(),
+        )
+
+    def _device_signer(self, tx: Tx, install_code: str) -> Signer:
+        key = f"device_key:{install_code}"
+        pem = tx.meta_get(key)
+        if pem:
+            return Signer.from_pem(pem.encode(), "The controller's key")
+        signer = Signer.generate()
+        tx.meta_set(key, signer.private_pem().decode())
+        return signer
+
+
+def find_segment(tx: Tx, ref: str | None) -> SegmentController:
+    seg = tx.segment(ref) if ref else None
+    if seg is None:
+        known = ", ".join(f"{s.name} ({s.install_code})" for s in tx.segments())
+        raise NotFound(
+            f"No segment controller is called {ref!r}.",
+            hint=f"Use a name or install code: {known}.",
+            code="segment_not_found",
+        )
+    return seg
+
+
+def stored_license(
+    grant: LicenseGrant,
+    document: SignedDocument,
+    install_code: str,
+    now: datetime,
+    old: License | None = None,
+) -> License:
+    """A verified grant as the controller keeps it; a re-activation keeps the user's Note."""
+    return License(
+        terms=LicenseTerms(**grant.model_dump(include=set(LicenseTerms.model_fields))),
+        install_code=install_code,
+        activated_at=now,
+        note=old.note if old else "",
+        document=document,
+    )
+
+
+def raise_trusted_time(tx: Tx, now: datetime) -> None:
+    seen = tx.meta_get(TRUSTED_TIME_KEY)
+    if not seen or datetime.fromisoformat(seen) < now:
+        tx.meta_set(TRUSTED_TIME_KEY, now.isoformat())
+
+
+def op_detail(op: JournalEntry) -> dict:
+    return {"op_id": str(op.op_id), "license_ids": [str(i) for i in op.license_ids]}
+
+
+def str_or_none(value: UUID | None) -> str | None:
+    return str(value) if value else None

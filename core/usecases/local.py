@@ -1,0 +1,88 @@
+"""Changes that stay on the controller: Customer ID, notes, provisioning, trusted keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from core import rules
+from core.errors import InvalidInput, NotFound, Refused
+from core.models import (
+    DeviceState,
+    SegmentController,
+)
+from core.usecases.base import (
+    ServiceBase,
+    find_segment,
+    str_or_none,
+)
+from core.views import (
+    ProvisionResult,
+)
+
+
+class LocalChangesMixin(ServiceBase):
+    def set_customer_id(self, ref: str, text: str) -> SegmentController:
+        """Set (or, with an empty ``text``, clear) the segment's Customer ID."""
+        customer_id = None
+        if text.strip():
+            try:
+                customer_id = rules.parse_customer_id(text)
+            except ValueError as exc:
+                raise InvalidInput(str(exc), code="invalid_customer_id") from exc
+        with self.store.write() as tx:
+            seg = find_segment(tx, ref)
+            if seg.customer_id == customer_id:
+                return seg
+            active = tx.licenses(seg.install_code)
+            if active:
+                raise Refused(
+                    f"{seg.name} still has {len(active)} license(s) under its current Customer ID.",
+                    hint="Transfer to Cloud first, then change the Customer ID.",
+                    code="licenses_active",
+                )
+            tx.set_customer_id(seg.install_code, customer_id)
+            self._audit(
+                tx,
+                "set-customer-id",
+                seg.install_code,
+                {"old": str_or_none(seg.customer_id), "new": str_or_none(customer_id)},
+                "ok",
+            )
+            return seg.model_copy(update={"customer_id": customer_id})
+
+    def set_note(self, license_id: UUID, note: str) -> None:
+        clean = "".join(c for c in note if c.isprintable())[:500]
+        with self.store.write() as tx:
+            lic = tx.license(license_id)
+            if lic is None:
+                raise NotFound(f"No license {license_id} is active on this controller.")
+            tx.set_note(license_id, clean)
+            self._audit(tx, "set-note", lic.install_code, {"license_id": str(license_id)}, "ok")
+
+    def provision(self, ref: str, device_ids: Sequence[str] | None) -> ProvisionResult:
+        """Provision the given devices, or (``None``) every licensed unprovisioned one."""
+        with self.store.write() as tx:
+            seg = find_segment(tx, ref)
+            devices = tx.devices(seg.install_code)
+            plan = rules.plan_provisioning(devices, device_ids)
+            chosen = set(plan.provision)
+            tx.put_devices(
+                d.model_copy(update={"state": DeviceState.PROVISIONED})
+                for d in devices
+                if d.device_id in chosen
+            )
+            self._audit(
+                tx,
+                "provision",
+                seg.install_code,
+                {"provisioned": plan.provision, "refused": plan.refused},
+                "ok" if plan.provision or not plan.refused else "refused",
+            )
+        return ProvisionResult(provisioned=plan.provision, refused=plan.refused)
+
+    def trust_add(self, pem: bytes) -> str:
+        key_id = self.trust.add(pem)
+        with self.store.write() as tx:
+            self._audit(tx, "trust-add", None, {"key_id": key_id}, "ok")
+        return key_id

@@ -1,0 +1,105 @@
+"""Reads of the controller's state, shaped for the faces."""
+
+from __future__ import annotations
+
+from core import rules
+from core.models import (
+    AuditEntry,
+    Device,
+    DeviceState,
+    JournalEntry,
+    License,
+    SegmentController,
+)
+from core.usecases.base import (
+    ServiceBase,
+    find_segment,
+)
+from core.views import (
+    LicenseRow,
+    SegmentSummary,
+)
+
+
+class ReadsMixin(ServiceBase):
+    def segments(self) -> list[SegmentController]:
+        with self.store.read() as tx:
+            return tx.segments()
+
+    def segment(self, ref: str) -> SegmentController:
+        with self.store.read() as tx:
+            return find_segment(tx, ref)
+
+    def license_rows(self, ref: str | None = None) -> list[LicenseRow]:
+        today = self._effective_now()[0].date()
+        with self.store.read() as tx:
+            names = {s.install_code: s.name for s in tx.segments()}
+            install_code = find_segment(tx, ref).install_code if ref else None
+            licenses = tx.licenses(install_code)
+        return [self._row(lic, names.get(lic.install_code, lic.install_code), today) for lic in licenses]
+
+    def _row(self, lic: License, segment_name: str, today: rules.date) -> LicenseRow:
+        terms = lic.terms
+        state = rules.status(terms, today, self.expiring_days)
+        return LicenseRow(
+            segment_name=segment_name,
+            install_code=lic.install_code,
+            license_id=terms.license_id,
+            kind=terms.kind,
+            devices=terms.devices,
+            term_years=terms.term_years,
+            expires_on=terms.expires_on,
+            description=rules.description(terms.kind, terms.devices, terms.term_years),
+            status="Returning to cloud" if lic.return_pending else state.text,
+            status_level=state.level,
+            activated_at=lic.activated_at,
+            note=lic.note,
+            return_pending=lic.return_pending,
+        )
+
+    def summaries(self) -> list[SegmentSummary]:
+        today = self._effective_now()[0].date()
+        with self.store.read() as tx:
+            return [
+                _summary(seg, tx.licenses(seg.install_code), tx.devices(seg.install_code), today)
+                for seg in tx.segments()
+            ]
+
+    def devices(self, ref: str | None = None) -> list[Device]:
+        with self.store.read() as tx:
+            install_code = find_segment(tx, ref).install_code if ref else None
+            return tx.devices(install_code)
+
+    def journal(self) -> list[JournalEntry]:
+        with self.store.read() as tx:
+            return tx.journal()
+
+    def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
+        with self.store.read() as tx:
+            return tx.audit_entries(limit)
+
+
+def _summary(
+    seg: SegmentController, licenses: list[License], devices: list[Device], today: rules.date
+) -> SegmentSummary:
+    coverage = rules.maintenance_coverage(licenses, today)
+    counts = rules.state_counts(devices)
+    next_step = None
+    if coverage.capacity == 0:
+        next_step = (
+            "No device capacity. Download Licenses from the Cloud and activate a capacity license."
+            if seg.customer_id
+            else "No device capacity. Set a Customer ID in Manage Customer Accounts, "
+            "then Download Licenses from the Cloud."
+        )
+    return SegmentSummary(
+        segment=seg,
+        capacity=coverage.capacity,
+        licensed=counts[DeviceState.UNPROVISIONED] + counts[DeviceState.PROVISIONED],
+        unlicensed=counts[DeviceState.UNLICENSED],
+        unprovisioned=counts[DeviceState.UNPROVISIONED],
+        provisioned=counts[DeviceState.PROVISIONED],
+        maintenance_covered=coverage.covered,
+        maintenance_shortfall=coverage.shortfall,
+        next_step=next_step,
+    )
