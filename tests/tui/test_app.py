@@ -165,3 +165,39 @@ async def test_provision_refuses_unlicensed_with_reason(app: SmartlicApp) -> Non
         assert "Provisioned 25 device(s)" in result
         assert result.count("REFUSED") == 9
         assert "25 provisioned" in static_text(pilot, "#counts")
+
+
+async def test_start_resumes_an_interrupted_operation(app: SmartlicApp, monkeypatch) -> None:
+    from core.views import SyncReport
+
+    calls = []
+
+    async def resume() -> SyncReport:
+        calls.append(1)
+        return SyncReport(returned=[])
+
+    monkeypatch.setattr(app.service, "journal", lambda: ["unfinished"])
+    monkeypatch.setattr(app.service, "resume_if_needed", resume)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert calls == [1]
+        assert "Interrupted operations finished" in toasts(pilot)
+
+
+async def test_unexpected_error_is_logged_not_shown(app: SmartlicApp, monkeypatch, caplog) -> None:
+    async def boom(*_args, **_kwargs):
+        raise RuntimeError("kaboom")
+
+    app.service.set_customer_id("SmartServer-A", str((await app.service.demo_info()).customer_id))
+    monkeypatch.setattr(app.service, "cloud_licenses", boom)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Something went wrong (RuntimeError)" in toasts(pilot)
+        assert "kaboom" not in toasts(pilot)
+        assert any("kaboom" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, ManageLicensesScreen)

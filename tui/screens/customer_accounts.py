@@ -23,7 +23,7 @@ COLUMNS = [
     ("Segment Controller", "segment", None),
     ("Install Code", "install_code", None),
     ("Customer ID", "customer_id", 36),
-    ("Changes", "changes", 28),
+    ("Changes", "changes", 10),
 ]
 COLUMN_KEYS = [key for _label, key, _width in COLUMNS]
 CUSTOMER_COLUMN = 2
@@ -83,7 +83,7 @@ class CustomerAccountsScreen(ServiceScreen):
         code = seg.install_code
         if code in self.pending:
             value = Text(self.pending[code] or "(cleared)", style=YELLOW)
-            changes = Text("● unsaved: s Save · x Discard", style=YELLOW)
+            changes = Text("● unsaved", style=YELLOW)
         else:
             value = plain(seg.customer_id) if seg.customer_id else Text("(none)", style="dim")
             changes = Text("")
