@@ -62,7 +62,9 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 def common_options() -> argparse.ArgumentParser:
     """``--data`` and ``--json``, for every subcommand (a parent parser)."""
     options = argparse.ArgumentParser(add_help=False)
-    options.add_argument("--data", type=Path, default=None, help="data folder (default: the demo's)")
+    options.add_argument(
+        "--data", metavar="DIR", type=Path, default=None, help="data folder (default: the demo's)"
+    )
     options.add_argument("--json", action="store_true", help="print a JSON document on stdout")
     return options
 
