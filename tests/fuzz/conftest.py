@@ -33,7 +33,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     crashes = sum(STATS.crashes.values()) - known
     line = f"fuzz: {examples} examples tried, {crashes} crashes"
     if known:
-        line += f" ({known} more in {len(STATS.known & set(STATS.crashes))} xfail reproducer(s) of known bugs)"
+        line += (
+            f" ({known} more in {len(STATS.known & set(STATS.crashes))} xfail reproducer(s) of known bugs)"
+        )
     terminalreporter.write_line(line)
     if terminalreporter.config.getoption("verbose") > 0:
         for test, n in sorted(STATS.examples.items()):

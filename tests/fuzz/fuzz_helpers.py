@@ -92,9 +92,29 @@ def call_refused_or_ok(action: Callable[[], T]) -> tuple[T | None, SmartlicError
 
 # --- hostile text ----------------------------------------------------------------------------
 
-CONTROL = st.sampled_from(["\x00", "\x07", "\x08", "\t", "\n", "\r", "\x1b", "\x1b[31m", "\x1b]0;x\x07", "\x7f",
-                           "\x85", "\x9b", "\x9b2J", "\u2028", "\u2029", "\ufeff"])
-MARKUP = st.sampled_from(["[bold]", "[/]", "[red]x[/red]", "[link=http://x]", "[", "]", "\\[", "[@click=quit]"])
+CONTROL = st.sampled_from(
+    [
+        "\x00",
+        "\x07",
+        "\x08",
+        "\t",
+        "\n",
+        "\r",
+        "\x1b",
+        "\x1b[31m",
+        "\x1b]0;x\x07",
+        "\x7f",
+        "\x85",
+        "\x9b",
+        "\x9b2J",
+        "\u2028",
+        "\u2029",
+        "\ufeff",
+    ]
+)
+MARKUP = st.sampled_from(
+    ["[bold]", "[/]", "[red]x[/red]", "[link=http://x]", "[", "]", "\\[", "[@click=quit]"]
+)
 RTL = st.sampled_from(["\u202e", "\u202d", "\u2066", "\u2069", "\u200f", "שלום", "مرحبا", "\u061c"])
 SPACE = st.sampled_from([" ", "\u00a0", "\u3000", "\u2003", "\x0b", "\x0c", "\x1c", "\x1f", "\u200b"])
 
@@ -122,7 +142,9 @@ json_scalars = st.one_of(
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=10), inner, max_size=5)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 json_objects = st.dictionaries(st.text(max_size=12), json_values, max_size=6)
@@ -204,7 +226,9 @@ def snapshot(service: LicenseService, *, audit: bool = True, journal: bool = Tru
             "segments": tx.segments(),
             "licenses": tx.licenses(),
             "devices": tx.devices(),
-            "offline": {s.install_code: tx.meta_get(f"offline_request:{s.install_code}") for s in tx.segments()},
+            "offline": {
+                s.install_code: tx.meta_get(f"offline_request:{s.install_code}") for s in tx.segments()
+            },
         }
         if journal:
             state["journal"] = tx.journal()

@@ -43,7 +43,9 @@ def near_uuids(draw: st.DrawFn) -> str:
     """Strings one to three edits away from a Customer ID, in the spellings UUID() also accepts."""
     value = draw(st.uuids())
     text = draw(
-        st.sampled_from([str(value), str(value).upper(), value.hex, "{" + str(value) + "}", f"urn:uuid:{value}"])
+        st.sampled_from(
+            [str(value), str(value).upper(), value.hex, "{" + str(value) + "}", f"urn:uuid:{value}"]
+        )
     )
     chars = list(text)
     odd = st.one_of(
@@ -92,7 +94,9 @@ def _controls(text: str) -> set[str]:
 
 
 @fuzz_settings(200)
-@given(st.lists(st.lists(st.one_of(hostile_small, st.none(), st.integers()), min_size=3, max_size=3), max_size=4))
+@given(
+    st.lists(st.lists(st.one_of(hostile_small, st.none(), st.integers()), min_size=3, max_size=3), max_size=4)
+)
 @example([[HUGE[0], HUGE[1], HUGE[2]], [HUGE[3], None, HUGE[4]]])
 def test_table_never_emits_control_characters(rows: list[list[object]]) -> None:
     with attempt():
