@@ -6,6 +6,7 @@ This is the one place that chooses the embedded mock cloud; the service never kn
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,9 +40,10 @@ def build_service(
     if settings.cloud_url:
         cloud = CloudClient(settings.cloud_url, timeout=settings.timeout, retries=settings.retries)
     else:
+        _trust_embedded_key(settings, trust)
         cloud = CloudClient(
             EMBEDDED_BASE_URL,
-            transport=_embedded_transport(settings, store, trust, clock, rng),
+            transport=LazyTransport(lambda: _embedded_transport(settings, store, trust, clock, rng)),
             timeout=settings.timeout,
             retries=settings.retries,
         )
@@ -54,6 +56,34 @@ def build_service(
         warning_days=settings.expiry_warning_days,
         actor=default_actor(face),
     )
+
+
+class LazyTransport(httpx.AsyncBaseTransport):
+    """Builds the real transport on the first request, so start-up does not pay for it."""
+
+    def __init__(self, build: Callable[[], httpx.AsyncBaseTransport]) -> None:
+        self._build = build
+        self._inner: httpx.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            self._inner = self._build()
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
+def _trust_embedded_key(settings: Settings, trust: TrustStore) -> None:
+    """Trust the demo cloud's key as soon as it exists, even before the cloud is first called.
+
+    An offline response made by `smartlic-cloud portal fulfil` must verify in a process that has
+    not talked to the embedded cloud yet.
+    """
+    key = settings.embedded_cloud_dir / "cloud_key.pub"
+    if key.is_file():
+        trust.add(key.read_bytes())
 
 
 def _embedded_transport(
