@@ -175,7 +175,10 @@ class Env:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.service: LicenseService = make_service(tmp / "data")
-        self.signer = Signer.load_or_create(self.service.trust.folder.parent / "cloud" / "cloud_key.pem")
+        # The cloud's signing key, trusted as `smartlic trust add` would (the embedded demo cloud's key
+        # is trusted only once that cloud starts, which these tests never need).
+        self.signer = Signer.generate()
+        self.service.trust.add(self.signer.public_pem())
         self.answer: Callable[[httpx.Request], httpx.Response] = lambda r: httpx.Response(500)
         self.requests: list[httpx.Request] = []
         embedded = self.service.cloud
