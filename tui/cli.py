@@ -18,6 +18,7 @@ from uuid import UUID
 from core.errors import InvalidInput, SmartlicError
 from core.service import LicenseService
 from core.settings import Settings, load_settings
+from core.views import Failure
 from tui.cli_output import emit_json, error_line, say, table
 
 Handler = Callable[[LicenseService, argparse.Namespace], Awaitable[int]]
@@ -111,8 +112,7 @@ async def _activate(service: LicenseService, args: argparse.Namespace) -> int:
             say(f"activated  {license_id}")
         for license_id in result.already_active:
             say(f"already    {license_id} (was active already)")
-        for failure in result.failed:
-            say(f"FAILED     {failure.license_id}: {failure.reason} [{failure.code}]")
+        _say_failures(result.failed)
     return 1 if result.failed else 0
 
 
@@ -134,8 +134,7 @@ async def _transfer(service: LicenseService, args: argparse.Namespace) -> int:
     else:
         for license_id in result.returned:
             say(f"returned   {license_id}")
-        for failure in result.failed:
-            say(f"FAILED     {failure.license_id}: {failure.reason} [{failure.code}]")
+        _say_failures(result.failed)
         say(f"{result.devices_unlicensed} device(s) are now unlicensed.")
     return 1 if result.failed else 0
 
@@ -302,6 +301,11 @@ async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
 
 
 # --- plumbing --------------------------------------------------------------------------------
+
+
+def _say_failures(failures: list[Failure]) -> None:
+    for failure in failures:
+        say(f"FAILED     {failure.license_id}: {failure.reason} [{failure.code}]")
 
 
 def _uuid(text: str) -> UUID:

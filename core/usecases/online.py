@@ -9,6 +9,7 @@ from core.crashpoints import crashpoint
 from core.errors import InvalidAnswer, InvalidInput, Refused, SignatureInvalid
 from core.models import (
     ActivationAnswer,
+    ActivationOutcome,
     CloudLicense,
     DemoInfo,
     JournalEntry,
@@ -16,6 +17,7 @@ from core.models import (
     OperationKind,
     SegmentController,
     SignedDocument,
+    TransferOutcome,
 )
 from core.usecases.base import (
     Progress,
@@ -179,13 +181,7 @@ class OnlineMixin(ReadsMixin):
             if outcome.license_id not in requested:
                 raise InvalidAnswer("The license cloud answered for a license that was not asked for.")
             if not outcome.ok or outcome.document is None:
-                failed.append(
-                    Failure(
-                        license_id=outcome.license_id,
-                        code=outcome.code or "refused",
-                        reason=outcome.reason or "The cloud refused this license.",
-                    )
-                )
+                failed.append(refusal(outcome))
                 continue
             grant = self._verify_grant(outcome.document, seg)
             crashpoint("mid-verification")
@@ -210,13 +206,7 @@ class OnlineMixin(ReadsMixin):
             if outcome.ok or outcome.code == "not_bound":
                 returned.append(outcome.license_id)
             else:
-                failed.append(
-                    Failure(
-                        license_id=outcome.license_id,
-                        code=outcome.code or "refused",
-                        reason=outcome.reason or "The cloud refused this license.",
-                    )
-                )
+                failed.append(refusal(outcome))
         with self.store.write() as tx:
             tx.delete_licenses(returned)
             self._audit(
@@ -279,3 +269,12 @@ class OnlineMixin(ReadsMixin):
                 tx.journal_open(op)
             await self._send_transfer(op, resumed=True)
         return adopted, removed
+
+
+def refusal(outcome: ActivationOutcome | TransferOutcome) -> Failure:
+    """The cloud's per-license refusal, as the faces show it."""
+    return Failure(
+        license_id=outcome.license_id,
+        code=outcome.code or "refused",
+        reason=outcome.reason or "The cloud refused this license.",
+    )
