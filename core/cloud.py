@@ -149,7 +149,12 @@ class CloudClient:
                 self.requests_sent += 1
                 if method == "POST":
                     crashpoint("after-send")
-                response = await self._http.request(method, path, params=params, json=json, headers=headers)
+                request = self._http.build_request(method, path, params=params, json=json, headers=headers)
+                response = await self._http.send(request, stream=True)
+                try:
+                    await _read_capped(response)
+                finally:
+                    await response.aclose()
                 if method == "POST" and response.is_success:
                     crashpoint("after-cloud-commit")
             except (httpx.TransportError, httpx.TimeoutException) as exc:
@@ -174,6 +179,25 @@ class CloudClient:
             with contextlib.suppress(ValueError):
                 delay = max(delay, min(MAX_RETRY_AFTER, float(retry_after)))
         await self._sleep(delay)
+
+
+async def _read_capped(response: httpx.Response) -> None:
+    """Read the body into ``response.content``, refusing one over MAX_ANSWER_BYTES without holding it.
+
+    A declared Content-Length over the limit is refused before a byte of the body is read; a body
+    without one (chunked) is read until it passes the limit, and then dropped.
+    """
+    declared = response.headers.get("Content-Length", "")
+    if declared.strip().isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise InvalidAnswer("The license cloud sent an answer that is too large.", hint=CHECK_CLOUD)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise InvalidAnswer("The license cloud sent an answer that is too large.", hint=CHECK_CLOUD)
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what Response.aread() does, with the cap on the way
 
 
 def _transport_reason(exc: Exception) -> str:

@@ -142,7 +142,7 @@ def router() -> APIRouter:
             _require_customer(tx, customer)
             return licensing.activate(tx, context.signer, customer, code, batch.license_ids, context.clock())
 
-        return run_once(context.db, key, req_hash, effect)
+        return run_once(context.db, key, req_hash, effect, "activate")
 
     @api.post("/customers/{customer_id}/installs/{install_code}/transfer", response_model=TransferAnswer)
     def transfer(
@@ -163,7 +163,7 @@ def router() -> APIRouter:
             _require_customer(tx, customer)
             return licensing.transfer(tx, customer, code, batch.license_ids, context.clock())
 
-        return run_once(context.db, key, req_hash, effect)
+        return run_once(context.db, key, req_hash, effect, "transfer")
 
     @api.get("/customers/{customer_id}/installs/{install_code}/licenses")
     def install_view(request: Request, customer_id: str, install_code: str) -> InstallView:

@@ -41,7 +41,7 @@ def create_app(
     app.state.cloud = CloudContext(
         db=data.db,
         signer=data.signer,
-        clock=clock,
+        clock=app.state.faults.clock(clock),
         demo_customer_id=data.demo_customer_id,
         partner_name=DEMO_PARTNER_NAME,
     )

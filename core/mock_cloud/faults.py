@@ -1,8 +1,22 @@
-"""Injected faults, so the client's retries, timeouts and signature checks can be exercised.
+"""Injected faults, so the client's retries, timeouts, limits and signature checks can be exercised.
 
 Faults act on the wire, in an ASGI middleware, after the endpoint (and its idempotency record) is
-done: a garbled answer leaves the effect in place, and a retry with the same Idempotency-Key gets
-the intact stored answer. Admin calls are exempt, so a test can always reset the faults.
+done: a garbled, dropped or oversized answer leaves the effect in place, and a retry with the same
+Idempotency-Key gets the intact stored answer. Admin calls are exempt, so a test can always reset
+the faults.
+
+* ``delay``: seconds to wait before every request reaches the endpoint.
+* ``fail``: 503 + Retry-After before the endpoint runs (no effect).
+* ``malformed`` / ``bad_signature``: a truncated answer / corrupted license signatures.
+* ``drop``: the endpoint commits, then the connection drops before the answer is complete. Under a
+  server (uvicorn) the socket is closed after the status line; in-process (``httpx.ASGITransport``)
+  :class:`ConnectionDropped` is raised, an ``httpx.TransportError`` as a real drop would give.
+* ``duplicate``: the request is delivered to the endpoint twice, at the same time; the caller gets
+  one of the answers. Harmless on Idempotency-Key'd calls, which is what it proves.
+* ``skew``: seconds added to the cloud's clock (issued_at, transfer dates, health time).
+* ``oversized``: the endpoint commits, then the answer claims a body of ``OVERSIZED_BYTES`` (one
+  byte over the client's 64 MiB limit) and sends a little junk; a client must refuse it from the
+  header, without reading (or holding) the body.
 """
 
 from __future__ import annotations
@@ -11,8 +25,11 @@ import asyncio
 import base64
 import json
 import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +37,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.mock_cloud.problems import problem_response
 
 ADMIN_PREFIX = "/api/v1/admin/"
+# One byte over the client's limit (core.cloud.MAX_ANSWER_BYTES, 64 MiB); never actually sent.
+OVERSIZED_BYTES = 64 * 1024 * 1024 + 1
+_JUNK = b"\x00junk" * 8192
+_TEN_YEARS = 10 * 366 * 24 * 3600
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised in-process where a served cloud would close the socket mid-answer."""
+
+    def __init__(self) -> None:
+        super().__init__("the license cloud dropped the connection (injected fault)")
 
 
 class Faults(BaseModel):
@@ -30,10 +58,16 @@ class Faults(BaseModel):
     fail: int = Field(default=0, ge=0, description="Answer the next N calls with 503 + Retry-After: 1")
     malformed: int = Field(default=0, ge=0, description="Truncate the next N answers (invalid JSON)")
     bad_signature: int = Field(default=0, ge=0, description="Corrupt the next N license signatures")
+    drop: int = Field(default=0, ge=0, description="Commit, then drop the connection for the next N calls")
+    duplicate: int = Field(default=0, ge=0, description="Deliver the next N requests to the endpoint twice")
+    skew: float = Field(
+        default=0.0, ge=-_TEN_YEARS, le=_TEN_YEARS, description="Seconds added to the cloud's clock"
+    )
+    oversized: int = Field(default=0, ge=0, description="Commit, then claim a too-large body for N answers")
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
-        """``"delay=0.1,fail=3,malformed=1,bad_signature=1"``; ValueError with one readable line."""
+        """``"delay=0.1,fail=3,drop=1,skew=-3600"``; ValueError with one readable line."""
         values: dict[str, str] = {}
         for part in filter(None, (p.strip() for p in spec.split(","))):
             name, sep, value = part.partition("=")
@@ -63,6 +97,15 @@ class FaultState:
     def set(self, faults: Faults) -> None:
         with self._lock:
             self._faults = faults.model_copy()
+
+    def clock(self, clock: Callable[[], datetime]) -> Callable[[], datetime]:
+        """``clock`` plus the live ``skew``."""
+
+        def skewed() -> datetime:
+            skew = self.get().skew
+            return clock() + timedelta(seconds=skew) if skew else clock()
+
+        return skewed
 
     def take(self, name: str, wanted: int = 1) -> int:
         """Use up to ``wanted`` of counter ``name``; returns how many were granted."""
@@ -108,10 +151,51 @@ class FaultMiddleware:
             )
             await response(scope, receive, send)
             return
-        if not (faults.malformed or faults.bad_signature):
+        if self.state.take("duplicate"):
+            await self._duplicated(scope, receive, send)
+            return
+        await self._deliver(scope, receive, send)
+
+    async def _deliver(self, scope: Scope, receive: Receive, send: Send) -> None:
+        faults = self.state.get()
+        if not (faults.malformed or faults.bad_signature or faults.drop or faults.oversized):
             await self.app(scope, receive, send)
             return
         await self._rewriting(scope, receive, send)
+
+    async def _duplicated(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Both copies reach the endpoint concurrently; the first copy's answer is thrown away."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before its request was complete
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+
+        def replay() -> Receive:
+            delivered = False
+
+            async def receive_copy() -> Message:
+                nonlocal delivered
+                if delivered:
+                    return {"type": "http.disconnect"}
+                delivered = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+            return receive_copy
+
+        async def discard(_message: Message) -> None:
+            return None
+
+        async def first() -> None:
+            try:
+                await self.app(dict(scope), replay(), discard)
+            except Exception:  # the copy's fate is nobody's business; the second answers
+                return
+
+        await asyncio.gather(first(), self._deliver(dict(scope), replay(), send))
 
     async def _rewriting(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message | None = None
@@ -129,8 +213,22 @@ class FaultMiddleware:
         await self.app(scope, receive, capture)
         if start is None:
             return
-        body = self._rewrite(b"".join(chunks))
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        if self.state.take("drop"):
+            # The effect is committed; the status line goes out, then the connection is gone.
+            headers.append((b"content-length", str(max(1, sum(map(len, chunks)))).encode()))
+            await send({**start, "headers": headers})
+            raise ConnectionDropped()
+        if self.state.take("oversized"):
+            headers.append((b"content-length", str(OVERSIZED_BYTES).encode()))
+            await send({**start, "headers": headers})
+            try:
+                # Under a server the body falls short of its length, so the server closes the socket.
+                await send({"type": "http.response.body", "body": _JUNK, "more_body": False})
+            except Exception:  # a server refusing the short body: the client has the header already
+                return
+            return
+        body = self._rewrite(b"".join(chunks))
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel
 
+from core.mock_cloud.crashpoints import cloud_crashpoint
 from core.mock_cloud.db import CloudDB, IdempotencyRecord, Tx
 from core.mock_cloud.problems import ApiProblem
 from core.signing import canonical_json
@@ -41,8 +42,13 @@ def request_hash(method: str, path: str, body: Any) -> str:
     ).hexdigest()
 
 
-def run_once(db: CloudDB, key: str, req_hash: str, effect: Callable[[Tx], BaseModel]) -> Response:
-    """The stored answer for ``key``, or run ``effect`` and store its answer with it."""
+def run_once(
+    db: CloudDB, key: str, req_hash: str, effect: Callable[[Tx], BaseModel], operation: str = ""
+) -> Response:
+    """The stored answer for ``key``, or run ``effect`` and store its answer with it.
+
+    ``operation`` names the call for the cloud's crash points (``core.mock_cloud.crashpoints``).
+    """
     with db.write() as tx:
         stored = tx.idempotency(key)
         if stored is not None:
@@ -55,4 +61,6 @@ def run_once(db: CloudDB, key: str, req_hash: str, effect: Callable[[Tx], BaseMo
             return Response(stored.response_json, status_code=stored.status, media_type="application/json")
         body = effect(tx).model_dump_json()
         tx.put_idempotency(IdempotencyRecord(key=key, request_hash=req_hash, status=200, response_json=body))
+        cloud_crashpoint("before-commit", operation)
+    cloud_crashpoint("after-commit", operation)
     return Response(body, status_code=200, media_type="application/json")
