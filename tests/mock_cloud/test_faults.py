@@ -101,7 +101,7 @@ async def test_drop_is_healed_by_the_clients_own_retry(app) -> None:
         assert answer.results[0].code == "not_bound"
         set_faults(app, drop=1)
         answer = await cloud.activate(cid, HERE, ids, uuid.uuid4())
-        assert answer.results[0].ok and cloud.requests_sent == 1 + 2 + 2  # list, transfer twice, activate twice
+        assert answer.results[0].ok and cloud.requests_sent == 1 + 2 + 2  # list; transfer, activate: twice
     finally:
         await cloud.aclose()
 
