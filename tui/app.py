@@ -17,7 +17,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from core.models import SegmentController
 from core.service import LicenseService
 from core.settings import Settings
-from tui.screens.actions import CLOSE, HOME_ACTIONS
+from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS
 from tui.screens.base import ServiceScreen
 from tui.screens.customer_accounts import CustomerAccountsScreen
 from tui.screens.devices import DevicesScreen
@@ -35,7 +35,10 @@ class SmartlicCommands(Provider):
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app: SmartlicApp = self.app  # type: ignore[assignment]
-        rows = [(spec.title, spec.help, partial(app.run_home_action, spec.action)) for spec in HOME_ACTIONS]
+        rows = [
+            (spec.title, spec.help, partial(app.run_home_action, spec.action))
+            for spec in [*HOME_ACTIONS, *MORE_ACTIONS]
+        ]
         rows.append(("Refresh", "Re-read the controller's state (or retry the cloud)", app.action_refresh))
         rows.append(("Help: keys", "Every key of every screen", app.action_help))
         rows.append((CLOSE.title, CLOSE.help, app.action_request_quit))
@@ -170,7 +173,8 @@ class SmartlicApp(ErrorHandling, App[int]):
 
         keymap = self._keymap
         home = [
-            (keymap.get(spec.id, spec.key), f"{spec.title} — {spec.help}") for spec in [*HOME_ACTIONS, CLOSE]
+            (keymap.get(spec.id, spec.key), f"{spec.title} — {spec.help}")
+            for spec in [*HOME_ACTIONS, *MORE_ACTIONS, CLOSE]
         ]
         home += [("e, Enter", "Edit the Note of the highlighted license")]
         return [
@@ -178,6 +182,16 @@ class SmartlicApp(ErrorHandling, App[int]):
             ("Manage Customer Accounts", rows(CustomerAccountsScreen.BINDINGS)),
             ("Download Licenses from the Cloud", rows(DownloadScreen.BINDINGS)),
             ("Transfer to Cloud (dialog)", [("y", "TRANSFER LICENSES"), ("n, Esc, Enter", "Cancel")]),
+            ("Offline Return (dialog)", [("y", "RETURN LICENSES"), ("n, Esc, Enter", "Cancel")]),
+            (
+                "File path (Add License, offline request and return)",
+                [
+                    ("Tab, →", "Accept the completion from the filesystem"),
+                    ("ctrl+t, F2", "Browse folders; Enter on a file takes it"),
+                    ("Enter", "Go ahead with the typed path"),
+                    ("Esc", "Cancel; nothing is done"),
+                ],
+            ),
             ("Devices", rows(DevicesScreen.BINDINGS)),
             ("Everywhere", [*rows(self.BINDINGS), ("ctrl+p", "Command palette: every action by name"),
                             ("tab, shift+tab", "Move between the table and the buttons")]),

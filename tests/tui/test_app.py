@@ -77,11 +77,14 @@ async def test_command_palette_lists_seed_names(app: SmartlicApp) -> None:
     ]
 
 
-async def test_add_license_not_available_yet(app: SmartlicApp) -> None:
+async def test_add_license_opens_the_file_dialog(app: SmartlicApp) -> None:
+    from tui.widgets.path import PathModal
+
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("l")
         await pilot.pause()
-        assert "not available yet" in toasts(pilot)
+        assert isinstance(app.screen, PathModal)
+        assert "not available yet" not in toasts(pilot)
 
 
 async def test_keymap_from_settings(tmp_path: Path) -> None:

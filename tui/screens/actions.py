@@ -35,6 +35,16 @@ HOME_ACTIONS: list[ActionSpec] = [
 ]
 CLOSE = ActionSpec("close", "q", "close", "Close", "Close", "Quit smartlic")
 
+MORE_ACTIONS: list[ActionSpec] = [
+    ActionSpec("offline_request", "o", "offline_request", "Offline Activation Request", "Offline req",
+               "Write a request file for the License Customer Portal (no Internet here)"),
+    ActionSpec("offline_return", "x", "offline_return", "Offline Return", "Offline return",
+               "Take every license off a segment and write a return receipt file"),
+    ActionSpec("warnings", "w", "warnings", "Warnings", "Warnings",
+               "Every warning: expiring maintenance, shortfalls, clock, unfinished operations"),
+]
+"""Actions without a button (the seed's grid stays as it is): keys, command palette and help only."""
 
-def bindings(specs: list[ActionSpec]) -> list[Binding]:
-    return [Binding(s.key, s.action, s.footer, id=s.id, tooltip=s.help) for s in specs]
+
+def bindings(specs: list[ActionSpec], show: bool = True) -> list[Binding]:
+    return [Binding(s.key, s.action, s.footer, id=s.id, tooltip=s.help, show=show) for s in specs]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -10,11 +12,14 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
 
-from core.views import LicenseRow, SegmentSummary
-from tui.screens.actions import CLOSE, HOME_ACTIONS, bindings
+from core.models import StatusLevel
+from core.views import AddLicenseResult, LicenseRow, Notice, SegmentSummary
+from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS, bindings
 from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.edit import EditModal
-from tui.widgets.styles import PURPLE, YELLOW, plain, status_text
+from tui.widgets.message import MessageModal
+from tui.widgets.path import PathModal, shorten
+from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, status_text
 
 COLUMNS = [
     ("Segment Controller", "segment"),
@@ -25,6 +30,9 @@ COLUMNS = [
     ("Note", "note"),
 ]
 COLUMN_KEYS = [key for _label, key in COLUMNS]
+BANNER_KINDS = ("expiry", "clock", "unfinished", "shortfall", "no_capacity")
+BANNER_LINES = 3
+"""At most this many banner lines (80x24); the rest is one "+N more" line, and w lists them all."""
 
 
 def summary_table(summaries: list[SegmentSummary]) -> Table:
@@ -49,6 +57,37 @@ def summary_table(summaries: list[SegmentSummary]) -> Table:
     return table
 
 
+def notice_text(notice: Notice) -> Text:
+    style = LEVEL_STYLE.get(notice.level) or YELLOW
+    mark = "✖" if notice.level is StatusLevel.ERROR else "⚠"
+    return Text(f"{mark} {notice.text}", style=style)
+
+
+def banner_text(notices: list[Notice]) -> Text:
+    """One line per notice (errors first), cut to the width; at most BANNER_LINES lines."""
+    ordered = sorted(notices, key=lambda n: n.level is not StatusLevel.ERROR)
+    if len(ordered) > BANNER_LINES:
+        shown = ordered[: BANNER_LINES - 1]
+        more = Text(f"+{len(ordered) - len(shown)} more — w lists every warning", style=YELLOW)
+        lines = [notice_text(n) for n in shown] + [more]
+    else:
+        lines = [notice_text(n) for n in ordered]
+    text = Text("\n").join(lines)
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
+def default_receipt_path(code: str, day: str) -> str:
+    """``~/smartlic-receipt-<code>-<day>.json``, numbered when taken: a receipt is never overwritten."""
+    base = f"~/smartlic-receipt-{code}-{day}"
+    candidate, n = f"{base}.json", 1
+    while Path(candidate).expanduser().exists():
+        n += 1
+        candidate = f"{base}-{n}.json"
+    return candidate
+
+
 def license_cells(row: LicenseRow) -> list[object]:
     return [
         plain(row.segment_name),
@@ -63,6 +102,7 @@ def license_cells(row: LicenseRow) -> list[object]:
 class ManageLicensesScreen(ServiceScreen):
     BINDINGS = [
         *bindings(HOME_ACTIONS),
+        *bindings(MORE_ACTIONS, show=False),
         Binding("e", "edit_note", "Note", id="edit_note"),
         Binding(CLOSE.key, "app.request_quit", CLOSE.footer, id=CLOSE.id),
     ]
@@ -70,6 +110,7 @@ class ManageLicensesScreen(ServiceScreen):
     def __init__(self) -> None:
         super().__init__(id="manage-licenses")
         self.rows: dict[str, LicenseRow] = {}
+        self.notices: list[Notice] = []
 
     def compose(self) -> ComposeResult:
         yield Static(title_text("Manage Licenses"), classes="screen-title")
@@ -100,10 +141,11 @@ class ManageLicensesScreen(ServiceScreen):
         summaries = self.guarded(self.service.summaries) or []
         rows = self.guarded(self.service.license_rows) or []
         self.query_one("#summary", Static).update(summary_table(summaries))
-        steps = [Text(f"⚠ {s.segment.name}: {s.next_step}", style=YELLOW) for s in summaries if s.next_step]
+        report = self.guarded(self.service.status)
+        self.notices = [n for n in report.warnings if n.kind in BANNER_KINDS] if report else []
         banner = self.query_one("#banner", Static)
-        banner.update(Text("\n").join(steps))
-        banner.display = bool(steps)
+        banner.update(banner_text(self.notices))
+        banner.display = bool(self.notices)
         self.rows = {str(r.license_id): r for r in rows}
         table = self.query_one(DataTable)
         sync_rows(table, COLUMN_KEYS, {key: license_cells(r) for key, r in self.rows.items()})
@@ -145,7 +187,7 @@ class ManageLicensesScreen(ServiceScreen):
         self.action_edit_note()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("transfer", "edit_note"):
+        if action in ("transfer", "edit_note", "offline_return"):
             return bool(self.rows)
         return True
 
@@ -156,7 +198,7 @@ class ManageLicensesScreen(ServiceScreen):
         if ident == CLOSE.id:
             self.smartlic.action_request_quit()
             return
-        for spec in HOME_ACTIONS:
+        for spec in [*HOME_ACTIONS, *MORE_ACTIONS]:
             if spec.id == ident:
                 self.run_action(spec.action)
 
@@ -209,12 +251,146 @@ class ManageLicensesScreen(ServiceScreen):
         )
 
     def action_add_license(self) -> None:
-        self.notify(
-            "Add License (a license file, for offline activation) is not available yet. "
-            "Use Download Licenses from the Cloud (d).",
-            title="Add License",
-            severity="warning",
+        intro = Text(
+            "The license file from the License Customer Portal (offline activation): every license "
+            "in it is activated on the controller it was made for, or none is."
         )
+        self.app.push_screen(
+            PathModal(
+                "Add License",
+                intro,
+                placeholder="~/smartlic-response.json",
+                run=self.service.add_license_file,
+                verb="adds the licenses",
+                id="add-license-modal",
+            ),
+            self._license_added,
+        )
+
+    def _license_added(self, result: AddLicenseResult | None) -> None:
+        if result is None:
+            return
+        self.refresh_data()
+        seg = result.segment
+        text = Text(f"Added {len(result.added)} license(s) to {seg.name} ({seg.install_code}):\n")
+        text.stylize("bold")
+        for license_id in result.added:
+            row = self.rows.get(str(license_id))
+            text.append(f"  {license_id}  ")
+            text.append(Text(row.description if row else ""))
+            text.append("\n")
+        text.append(f"\n{result.devices_relicensed} device(s) are licensed again: ")
+        text.append("unprovisioned (blue)", style=BLUE)
+        text.append(" until you provision them in Devices (v).")
+        self.app.push_screen(MessageModal("Add License — done", text, id="add-license-done"))
+
+    def action_offline_request(self) -> None:
+        row = self.highlighted()
+        self.smartlic.choose_segment(
+            "Offline Activation Request",
+            self.service.segments(),
+            row.install_code if row else None,
+            self._ask_request_path,
+        )
+
+    def _ask_request_path(self, code: str) -> None:
+        seg = self.service.segment(code)
+        intro = Text(
+            f"smartlic writes a signed request file for {seg.name} ({code}). A new request replaces "
+            "any earlier one of this controller."
+        )
+
+        def write(path: Path) -> Path:
+            self.service.offline_request(code, path)
+            return path
+
+        def done(path: Path | None) -> None:
+            if path is None:
+                return
+            self.refresh_data()
+            text = Text("Request file written:\n  ")
+            text.append(shorten(path), style="bold")
+            text.append(
+                "\n\nNext: take it to the License Customer Portal (on a computer with Internet), "
+                "activate licenses for it there, and bring back the license file the portal gives you. "
+                "Then use Add License (l) with that file."
+            )
+            title = "Offline Activation Request — written"
+            self.app.push_screen(MessageModal(title, text, id="request-done"))
+
+        self.app.push_screen(
+            PathModal(
+                f"Offline Activation Request — {seg.name}",
+                intro,
+                f"~/smartlic-request-{code}.json",
+                run=write,
+                verb="writes the file",
+                id="offline-request-modal",
+            ),
+            done,
+        )
+
+    def action_offline_return(self) -> None:
+        holders = {r.install_code for r in self.rows.values()}
+        segments = [s for s in self.service.segments() if s.install_code in holders]
+        if not segments:
+            self.notify("No licenses are active: there is nothing to return.", severity="warning")
+            return
+        row = self.highlighted()
+        self.smartlic.choose_segment(
+            "Offline Return", segments, row.install_code if row else None, self._ask_receipt_path
+        )
+
+    def _ask_receipt_path(self, code: str) -> None:
+        seg = self.service.segment(code)
+        intro = Text(
+            f"Where should the return receipt of {seg.name} ({code}) go? Nothing is returned yet: "
+            "the next step asks to confirm."
+        )
+        self.app.push_screen(
+            PathModal(
+                f"Offline Return — {seg.name}",
+                intro,
+                default_receipt_path(code, self.service.clock().date().isoformat()),
+                verb="continues",
+                new_file=True,
+                id="receipt-path-modal",
+            ),
+            lambda path: self._confirm_offline_return(code, path) if path else None,
+        )
+
+    def _confirm_offline_return(self, code: str, path: Path) -> None:
+        from tui.screens.transfer import OfflineReturnModal
+
+        rows = [r for r in self.rows.values() if r.install_code == code]
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.run_offline_return(code, path)
+            else:
+                self.notify("Offline Return cancelled; nothing changed.", timeout=3)
+
+        self.app.push_screen(OfflineReturnModal(rows, shorten(path)), done)
+
+    @work(exclusive=True, exit_on_error=False, group="offline")
+    async def run_offline_return(self, code: str, path: Path) -> None:
+        try:
+            receipt = self.service.offline_return(code, path)
+        finally:
+            self.refresh_data()
+        text = Text(f"{len(receipt.license_ids)} license(s) are off this controller; its devices are now ")
+        text.append("unlicensed (purple)", style=PURPLE)
+        text.append(".\n\nReturn receipt written:\n  ")
+        text.append(shorten(path), style="bold")
+        text.append("\n\nNext: give the receipt to the License Customer Portal; it frees the licenses there.")
+        self.app.push_screen(MessageModal("Offline Return — done", text, id="return-done"))
+
+    def action_warnings(self) -> None:
+        if not self.notices:
+            self.notify("No warnings.", timeout=3)
+            return
+        text = Text("\n").join(notice_text(n) for n in self.notices)
+        self.app.push_screen(MessageModal(f"Warnings ({len(self.notices)})", text, id="warnings"))
 
     def action_transfer(self) -> None:
         holders = {r.install_code for r in self.rows.values()}

@@ -42,3 +42,34 @@ class TransferModal(ConfirmModal):
             details=transfer_details(rows),
             id="transfer-modal",
         )
+
+
+def offline_return_consequence(segment: str, receipt: str) -> Text:
+    text = Text()
+    text.append(f"They leave {segment} now, before the receipt is written. Its devices become ")
+    text.append("unlicensed (purple)", style=PURPLE)
+    text.append(" until licenses are activated and the devices provisioned again.\n")
+    text.append("The return receipt goes to ")
+    text.append(receipt, style="bold")
+    text.append(": give it to the License Customer Portal so the licenses are free again.")
+    return text
+
+
+class OfflineReturnModal(ConfirmModal):
+    """``ModalScreen[bool]``: True only after ``y`` or a click on RETURN LICENSES (Cancel is focused)."""
+
+    def __init__(self, rows: list[LicenseRow], receipt: str) -> None:
+        segment = rows[0].segment_name if rows else "the segment"
+        details = Text(f"These {len(rows)} license(s) are returned offline:\n", style="bold")
+        for row in rows:
+            details.append(f"  {row.license_id}  ")
+            details.append(Text(row.description))
+            details.append("\n")
+        super().__init__(
+            f"Offline Return — {segment}",
+            offline_return_consequence(segment, receipt),
+            yes="RETURN LICENSES",
+            no="Cancel",
+            details=details,
+            id="offline-return-modal",
+        )
