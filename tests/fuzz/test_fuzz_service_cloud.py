@@ -140,7 +140,7 @@ def test_activate_refuses_hostile_answers_and_changes_nothing(env: Env) -> None:
     service = env.service
     service.set_customer_id(A, str(CUSTOMER))
 
-    @fuzz_settings(60)
+    @fuzz_settings(100)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         requested = data.draw(st.lists(st.uuids(), min_size=1, max_size=3, unique=True))
@@ -182,7 +182,7 @@ def test_sync_refuses_hostile_install_views_and_changes_nothing(env: Env) -> Non
     service = env.service
     service.set_customer_id(A, str(CUSTOMER))
 
-    @fuzz_settings(50)
+    @fuzz_settings(100)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         acceptable: bool | None

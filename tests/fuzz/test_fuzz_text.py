@@ -138,7 +138,7 @@ def test_say_never_emits_other_control_characters(text: str) -> None:
 def test_set_customer_id_is_set_exactly_or_refused_unchanged(env: Env) -> None:
     service = env.service
 
-    @fuzz_settings(60)
+    @fuzz_settings(100)
     @given(st.one_of(near_uuids(), hostile_text))
     @example(" 2133C667-AF41-4518-94DF-A2BB3B775330 ")
     @example("   ")
@@ -199,7 +199,7 @@ def test_notes_are_stored_printable_bounded_and_round_trip(env: Env) -> None:
     service = env.service
     license_id = _license_on_a(env)
 
-    @fuzz_settings(60)
+    @fuzz_settings(100)
     @given(hostile_text)
     @example("\x1b[31mred\x1b[0m [bold]x[/] \u202egnp.exe\x00" * 40)
     def check(note: str) -> None:
