@@ -128,6 +128,31 @@ async def devices(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def add_license(pilot: Pilot) -> None:
+    await _demo_licenses(pilot)
+    await pilot.press("l")
+    await pilot.pause()
+
+
+async def offline_return(pilot: Pilot) -> None:
+    """The confirmation, after the receipt path (the default, under ~, is not written)."""
+    await _demo_licenses(pilot)
+    await pilot.press("x")
+    await pilot.pause()
+    await pilot.press("enter")  # the segment picker: SmartServer-A
+    await pilot.pause()
+    field = pilot.app.screen.query_one("Input")
+    field.value = "~/smartlic-receipt-example.json"  # type: ignore[attr-defined]
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def warnings(pilot: Pilot) -> None:
+    await _demo_licenses(pilot)
+    await pilot.press("w")
+    await pilot.pause()
+
+
 async def help_screen(pilot: Pilot) -> None:
     await pilot.press("question_mark")
     await pilot.pause()
@@ -136,6 +161,9 @@ async def help_screen(pilot: Pilot) -> None:
 SCENARIOS: dict[str, Scenario] = {
     "manage-licenses-empty": home_empty,
     "manage-licenses": home_licenses,
+    "add-license": add_license,
+    "offline-return": offline_return,
+    "warnings": warnings,
     "customer-accounts-pending": accounts_pending,
     "customer-id-editor": customer_id_editor,
     "download-selection": download_selection,

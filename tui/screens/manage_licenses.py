@@ -72,10 +72,7 @@ def banner_text(notices: list[Notice]) -> Text:
         lines = [notice_text(n) for n in shown] + [more]
     else:
         lines = [notice_text(n) for n in ordered]
-    text = Text("\n").join(lines)
-    text.no_wrap = True
-    text.overflow = "ellipsis"
-    return text
+    return Text("\n").join(lines)
 
 
 def default_receipt_path(code: str, day: str) -> str:
@@ -259,7 +256,7 @@ class ManageLicensesScreen(ServiceScreen):
             PathModal(
                 "Add License",
                 intro,
-                placeholder="~/smartlic-response.json",
+                placeholder="path of the license file, e.g. ~/smartlic-response.json",
                 run=self.service.add_license_file,
                 verb="adds the licenses",
                 id="add-license-modal",
