@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import offline
+from core.crashpoints import crashpoint
 from core.errors import Refused
 from core.models import (
     OfflineRequest,
@@ -71,6 +72,7 @@ class OfflineMixin(ServiceBase):
                 {"request_id": response.request_id, "added": [str(i) for i in added], "devices": changed},
                 "ok",
             )
+            crashpoint("mid-transaction")
         return AddLicenseResult(segment=seg, added=added, devices_relicensed=changed)
 
     def offline_return(self, ref: str, path: Path) -> ReturnReceipt:
