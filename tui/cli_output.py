@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel
 
 
-def _printable(text: str) -> str:
-    """Control characters from stored text must not drive the user's terminal."""
-    return "".join(c if unicodedata.category(c)[0] != "C" else "?" for c in text)
+def _printable(text: str, keep: str = "") -> str:
+    """Control characters (C0, C1, bidi overrides) from outside text must not drive the terminal."""
+    return "".join(c if c in keep or unicodedata.category(c)[0] != "C" else "?" for c in text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -41,7 +41,7 @@ def emit_json(value: Any) -> None:
 
 
 def say(text: str = "") -> None:
-    print(_printable(text) if "\x1b" in text else text)
+    print(_printable(text, keep="\n"))
 
 
 def error_line(text: str) -> None:

@@ -103,7 +103,7 @@ async def test_add_license_accepts_once_and_refuses_bad_files(app: SmartlicApp, 
         assert "Added 2 license(s) to SmartServer-A" in body
         for license_id, row in added.items():
             assert f"{license_id}  {row.description}" in body
-        assert "34 device(s) are licensed again" in body
+        assert "34 device(s) are now licensed" in body
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is home

@@ -276,7 +276,7 @@ class ManageLicensesScreen(ServiceScreen):
             text.append(f"  {license_id}  ")
             text.append(Text(row.description if row else ""))
             text.append("\n")
-        text.append(f"\n{result.devices_relicensed} device(s) are licensed again: ")
+        text.append(f"\n{result.devices_relicensed} device(s) are now licensed: ")
         text.append("unprovisioned (blue)", style=BLUE)
         text.append(" until you provision them in Devices (v).")
         self.app.push_screen(MessageModal("Add License — done", text, id="add-license-done"))

@@ -15,6 +15,7 @@ def transfer_details(rows: list[LicenseRow]) -> Text:
         text.append(f"  {row.license_id}  ")
         text.append(Text(row.description))
         text.append("\n")
+    text.rstrip()
     return text
 
 
@@ -65,6 +66,7 @@ class OfflineReturnModal(ConfirmModal):
             details.append(f"  {row.license_id}  ")
             details.append(Text(row.description))
             details.append("\n")
+        details.rstrip()
         super().__init__(
             f"Offline Return — {segment}",
             offline_return_consequence(segment, receipt),
