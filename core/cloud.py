@@ -41,6 +41,7 @@ Model = TypeVar("Model", bound=BaseModel)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 PAGE_SIZE = 1000
+MAX_PAGES = 10_000
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 CHECK_CLOUD = "Check the cloud URL and the network, then try again; nothing was changed."
 
@@ -89,7 +90,11 @@ class CloudClient:
         """Every available license of the customer, page by page (``on_page(items, total)``)."""
         items: list[CloudLicense] = []
         offset: int | None = 0
+        pages = 0
         while offset is not None:
+            pages += 1
+            if pages > MAX_PAGES:
+                raise InvalidAnswer("The license cloud keeps sending pages; the list was not loaded.")
             page = await self.list_page(customer_id, install_code, offset)
             items.extend(page.items)
             if on_page:
@@ -214,8 +219,11 @@ def _parse(response: httpx.Response, model: type[Model]) -> Model:
     if response.is_success:
         try:
             return model.model_validate_json(response.content)
-        except ValidationError as exc:
-            log.warning("malformed cloud answer for %s: %s", model.__name__, exc.errors()[:3])
+        except (ValidationError, RecursionError) as exc:
+            # Only types and places: the input itself is cloud-controlled and may be huge.
+            errors = exc.errors()[:3] if isinstance(exc, ValidationError) else []
+            where = [(e["type"], e["loc"]) for e in errors]
+            log.warning("malformed cloud answer for %s: %s", model.__name__, where)
             raise InvalidAnswer(
                 "The license cloud sent an answer smartlic does not understand.", hint=CHECK_CLOUD
             ) from exc
@@ -228,7 +236,7 @@ def _problem_error(response: httpx.Response) -> SmartlicError:
         body = response.json()
         code = str(body.get("code", "")) if isinstance(body, dict) else ""
         detail = str(body.get("detail") or body.get("title") or "") if isinstance(body, dict) else ""
-    except ValueError:
+    except (ValueError, RecursionError):
         code, detail = "", ""
     detail = detail[:300]
     if code == "customer_not_found":

@@ -10,6 +10,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_DEVICES = 1_000_000
+"""No license covers more devices than this; larger counts are refused as malformed."""
+
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware UTC. Injected everywhere so tests can fix it."""
 
@@ -67,8 +70,10 @@ class LicenseTerms(Frozen):
 
     license_id: UUID
     kind: LicenseKind
-    devices: int = Field(gt=0)
-    term_years: int | None = Field(default=None, description="1 or 3 for maintenance, None for capacity")
+    devices: int = Field(gt=0, le=MAX_DEVICES)
+    term_years: int | None = Field(
+        default=None, ge=1, le=10, description="1 or 3 for maintenance, None for capacity"
+    )
     expires_on: date | None = Field(default=None, description="Last valid day of a maintenance license")
 
 

@@ -88,6 +88,21 @@ def parse_document(text: str, name: str = "The file") -> SignedDocument:
         ) from exc
 
 
+WRONG_KIND = {
+    "smartlic.offline-request.v1": "This is an offline activation request, not a license file: take it to "
+    "the License Customer Portal and load the file it makes.",
+    "smartlic.offline-return.v1": "This is a return receipt, not a license file: give it to the License "
+    "Customer Portal to credit the licenses back.",
+}
+
+
+def refuse_wrong_kind(document: SignedDocument) -> None:
+    """Name the file a user picked by mistake before its signature is even looked at."""
+    kind = document.payload.get("type")
+    if isinstance(kind, str) and kind in WRONG_KIND:
+        raise InvalidInput(WRONG_KIND[kind], hint="Nothing was changed.", code="wrong_file")
+
+
 def response_payload(payload: dict) -> OfflineResponse:
     try:
         return OfflineResponse.model_validate(payload)

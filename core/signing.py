@@ -143,10 +143,13 @@ class TrustStore:
 
     def verify(self, document: SignedDocument) -> dict[str, Any]:
         """The payload of ``document`` if a trusted key signed it, else SignatureInvalid."""
-        path = self.folder / f"{document.key_id}.pem"
-        if not document.key_id.isalnum() or not path.is_file():
+        key_id = document.key_id
+        # Checked before touching the filesystem: the id comes from outside and names a file.
+        well_formed = 0 < len(key_id) <= 64 and key_id.isascii() and key_id.isalnum()
+        path = self.folder / f"{key_id}.pem"
+        if not well_formed or not path.is_file():
             raise SignatureInvalid(
-                f"A license document is signed by an unknown key ({document.key_id[:16]!r}).",
+                f"A license document is signed by an unknown key ({key_id[:16]!r}).",
                 hint="Add the cloud's public key with `smartlic trust add KEYFILE`.",
             )
         return verify_with(load_public_key(path.read_bytes()), document)

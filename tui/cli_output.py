@@ -13,7 +13,12 @@ from pydantic import BaseModel
 
 def _printable(text: str, keep: str = "") -> str:
     """Control characters (C0, C1, bidi overrides) from outside text must not drive the terminal."""
-    return "".join(c if c in keep or unicodedata.category(c)[0] != "C" else "?" for c in text)
+    return "".join(c if c in keep or not _moves_the_cursor(c) else "?" for c in text)
+
+
+def _moves_the_cursor(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

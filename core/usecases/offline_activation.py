@@ -37,6 +37,7 @@ class OfflineMixin(ServiceBase):
     def add_license_file(self, path: Path) -> AddLicenseResult:
         """Import a license response file: every license in it, or none."""
         document = offline.read_document(path)
+        offline.refuse_wrong_kind(document)
         response = offline.response_payload(self.trust.verify(document))
         with self.store.write() as tx:
             seg = tx.segment(response.install_code)

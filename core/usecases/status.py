@@ -81,7 +81,8 @@ class StatusMixin(ReadsMixin):
                     kind="unfinished",
                     level=StatusLevel.WARNING,
                     segment_name=None,
-                    text=f"{unfinished} unfinished operation(s): run `smartlic sync`.",
+                    text=f"{unfinished} unfinished operation(s): "
+                    "run `smartlic sync` (the TUI runs it at start).",
                 )
             )
         alert = any(

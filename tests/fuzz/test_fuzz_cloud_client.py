@@ -210,11 +210,6 @@ def test_retry_after_junk_never_sleeps_forever(status: int, retry_after: str) ->
     assert all(math.isfinite(s) and 0 <= s <= MAX_RETRY_AFTER for s in sleeps), sleeps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: core.cloud._problem_error catches only ValueError from response.json(); a deeply nested "
-    "error body raises RecursionError out of every CloudClient call",
-)
 @fuzz_settings(20)
 @given(st.sampled_from(sorted(CALLS)), st.integers(400, 599), st.integers(10_000, 200_000))
 @example("view", 500, 100_000)

@@ -177,12 +177,6 @@ def test_the_valid_file_cut_anywhere_changes_nothing(env: Env) -> None:
     assert len(service.add_license_file(path).added) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: core.signing.TrustStore.verify calls Path.is_file() on '<key_id>.pem' unchecked; a key_id "
-    "longer than the file-name limit (>251 alphanumerics) raises OSError ENAMETOOLONG (offline files, "
-    "activation and sync answers alike)",
-)
 def test_a_very_long_key_id_is_a_clear_error(env: Env) -> None:
     path = env.tmp / "long-key.json"
 

@@ -116,11 +116,6 @@ def test_say_never_emits_escape(text: str) -> None:
         assert "\x1b" not in buffer.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tui.cli_output.say sanitizes only when the text contains ESC; other C0/C1 controls "
-    "(\\x9b = 8-bit CSI, \\r, \\x08, \\x07, U+202E) reach the terminal, e.g. a cloud failure reason",
-)
 @fuzz_settings(100)
 @given(hostile_text.filter(lambda t: "\n" not in t))
 @example("cloud reason\x9b2J\rFAKE: ok\x07")

@@ -201,3 +201,11 @@ async def test_maintenance_expiry_in_grant_survives(
         response_file(tmp_path, signer, requested, [signer.sign(grant.model_dump(mode="json"))])
     )
     assert service.license_rows(A)[0].status == "Expiring 2026-12-10"
+
+
+async def test_request_or_receipt_picked_by_mistake_is_named(
+    service: LicenseService, requested: dict, tmp_path: Path
+) -> None:
+    path = tmp_path / "request.json"
+    with pytest.raises(InvalidInput, match="offline activation request, not a license file"):
+        service.add_license_file(path)
