@@ -23,6 +23,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# The kill matrix, wire faults, concurrency and the fuzz tests; the summary lines give the figures:
+# "faults: N cases, N healed, 0 lost, 0 duplicated" and "fuzz: N examples tried, 0 crashes".
+faults: $(STAMP)
+	$(BIN)/python -m pytest tests/faults tests/fuzz -q -p no:cacheprovider
+
 screenshots: $(STAMP)
 	$(BIN)/python -m tui.screenshots screenshots
 

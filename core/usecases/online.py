@@ -13,6 +13,7 @@ from core.models import (
     CloudLicense,
     DemoInfo,
     JournalEntry,
+    License,
     LicenseGrant,
     OperationKind,
     SegmentController,
@@ -228,6 +229,8 @@ class OnlineMixin(ReadsMixin):
     async def _reconcile(self, seg: SegmentController) -> tuple[list[UUID], list[UUID]]:
         """Make the segment's licenses equal the cloud's view of its install code."""
         assert seg.customer_id is not None
+        with self.store.read() as tx:
+            before = _snapshot(tx.licenses(seg.install_code))
         view = await self.cloud.install_view(seg.customer_id, seg.install_code)
         grants = {}
         for document in view.documents:
@@ -235,7 +238,13 @@ class OnlineMixin(ReadsMixin):
             grants[grant.license_id] = (grant, document)
         now = self.clock()
         with self.store.write() as tx:
-            local = {lic.license_id: lic for lic in tx.licenses(seg.install_code)}
+            current = tx.licenses(seg.install_code)
+            if _snapshot(current) != before:
+                # Another session changed this segment while the cloud was asked: the view may be
+                # older than the store, and acting on it would undo that session's work. Its own
+                # operation leaves device and cloud agreeing; the next sync checks again.
+                return [], []
+            local = {lic.license_id: lic for lic in current}
             pending_return = {i for i, lic in local.items() if lic.return_pending}
             adopted = [i for i in grants if i not in local]
             removed = [i for i in local if i not in grants]
@@ -278,3 +287,8 @@ def refusal(outcome: ActivationOutcome | TransferOutcome) -> Failure:
         code=outcome.code or "refused",
         reason=outcome.reason or "The cloud refused this license.",
     )
+
+
+def _snapshot(licenses: Sequence[License]) -> set[tuple[UUID, str, bool]]:
+    """What reconciling depends on (not the user's notes, which other sessions may edit meanwhile)."""
+    return {(lic.license_id, lic.activated_at.isoformat(), lic.return_pending) for lic in licenses}

@@ -153,3 +153,32 @@ def test_segments_race_for_the_same_licenses(cloud: CloudProc, tmp_path: Path) -
     outcome = Outcome("concurrent", "activate A+B", "same licenses")
     check(device, outcome, None)
     assert outcome.healed, outcome.problems
+
+
+def test_sync_does_not_act_on_a_view_older_than_the_store(cloud: CloudProc, tmp_path: Path) -> None:
+    """Another session activates (or returns) while sync is asking the cloud: the stale view loses.
+
+    Deterministic form of a race the loops above can hit under load: sync fetches the cloud's view
+    of A, another process then activates licenses on A end to end, and only then does sync write.
+    """
+    device = Device(tmp_path / "device", cloud)
+    device.setup()
+    wanted = [uuid.UUID(i) for i in cloud.free_capacity(2)]
+
+    async def race() -> None:
+        async with device.service() as syncing, device.service() as other:
+            real_view = syncing.cloud.install_view
+
+            async def view_then_other_session_activates(customer_id, install_code):  # type: ignore[no-untyped-def]
+                view = await real_view(customer_id, install_code)
+                if install_code == syncing.segment(A).install_code:
+                    await other.activate(A, wanted)
+                return view
+
+            syncing.cloud.install_view = view_then_other_session_activates  # type: ignore[method-assign]
+            await syncing.sync()
+
+    asyncio.run(race())
+    outcome = Outcome("concurrent", "sync+activate", "stale view")
+    check(device, outcome, None)
+    assert outcome.healed, outcome.problems
