@@ -151,3 +151,34 @@ def test_invalid_setting_exit_2(tmp_path) -> None:
     done = smartlic({"SMARTLIC_DATA_DIR": str(tmp_path), "SMARTLIC_TIMEOUT": "later"}, "licenses")
     assert done.returncode == 2
     assert "SMARTLIC_TIMEOUT" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_offline_round_trip_over_http(tmp_path, env, cloud) -> None:
+    import httpx
+
+    ok(env, "accounts", "set", A, cloud.demo_customer_id)
+    wanted = [x["license_id"] for x in ok(env, "cloud-licenses", A)["licenses"] if x["kind"] == "capacity"][
+        :2
+    ]
+    request = tmp_path / "request.json"
+    ok(env, "offline", "request", A, "-o", str(request))
+
+    with httpx.Client(base_url=cloud.url, timeout=30) as portal:
+        fulfilled = portal.post(
+            "/api/v1/portal/fulfil", json={"request": json.loads(request.read_text()), "license_ids": wanted}
+        )
+        assert fulfilled.status_code == 200, fulfilled.text
+        response = tmp_path / "response.json"
+        response.write_text(fulfilled.text)
+        assert sorted(ok(env, "add-license", str(response))["added"]) == sorted(wanted)
+        assert sorted(r["license_id"] for r in ok(env, "licenses")["licenses"]) == sorted(wanted)
+        replay = smartlic(env, "add-license", str(response))
+        assert replay.returncode == 1 and "no outstanding request" in replay.stderr
+
+        receipt = tmp_path / "receipt.json"
+        ok(env, "offline", "return", A, "-o", str(receipt))
+        assert ok(env, "licenses")["licenses"] == []
+        credited = portal.post("/api/v1/portal/return", json={"receipt": json.loads(receipt.read_text())})
+        assert credited.status_code == 200, credited.text
+        assert sorted(credited.json()["credited"]) == sorted(wanted)
+    assert set(wanted) <= {x["license_id"] for x in ok(env, "cloud-licenses", A)["licenses"]}

@@ -209,3 +209,32 @@ async def test_request_or_receipt_picked_by_mistake_is_named(
     path = tmp_path / "request.json"
     with pytest.raises(InvalidInput, match="offline activation request, not a license file"):
         service.add_license_file(path)
+
+
+@pytest.mark.parametrize("kind", ["empty", "directory", "huge", "flipped"])
+async def test_more_rejections_leave_the_store_unchanged(
+    service: LicenseService, requested: dict, tmp_path: Path, kind: str
+) -> None:
+    signer = cloud_signer(service)
+    seg = service.segment(A)
+    good = response_file(tmp_path, signer, requested, [grant_doc(signer, seg.install_code, seg.customer_id)])
+    target = tmp_path / f"{kind}.json"
+    if kind == "empty":
+        target.write_bytes(b"")
+    elif kind == "directory":
+        target.mkdir()
+    elif kind == "huge":
+        with open(target, "wb") as handle:
+            handle.truncate(50 * 1024 * 1024)
+    else:
+        data = bytearray(good.read_bytes())
+        where = data.index(b'"devices": 25') + len(b'"devices": 2')
+        data[where] = ord("9")
+        target.write_bytes(bytes(data))
+    before = state(service)
+    with pytest.raises((InvalidInput, SignatureInvalid)) as info:
+        service.add_license_file(target)
+    assert "\n" not in info.value.message
+    assert state(service) == before
+    service.add_license_file(good)
+    assert len(service.license_rows(A)) == 1
