@@ -257,6 +257,31 @@ class Device:
         assert done.returncode == 0, f"smartlic {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
         return json.loads(done.stdout)
 
+    def ok_together(self, *commands: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Several read-only commands at once (the matrix runs on two cores); each must exit 0."""
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tui.cli", *args, "--json"],
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for args in commands
+        ]
+        answers = []
+        try:
+            for args, proc in zip(commands, procs, strict=True):
+                out, err = proc.communicate(timeout=CLI_TIMEOUT)
+                assert proc.returncode == 0, f"smartlic {' '.join(args)}: exit {proc.returncode}\n{err}"
+                answers.append(json.loads(out))
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        return answers
+
     @asynccontextmanager
     async def service(self) -> AsyncIterator[LicenseService]:
         svc = build_service(
@@ -306,7 +331,8 @@ def check(device: Device, outcome: Outcome, operation: str | None, *, cloud_up: 
     cloud = device.cloud
     codes = dict(device.rows("SELECT name, install_code FROM segments"))
     bindings = cloud.bindings()
-    listed = device.ok("licenses")["licenses"]
+    listed_answer, audit_answer = device.ok_together(("licenses",), ("audit",))
+    listed = listed_answer["licenses"]
     active: dict[str, set[str]] = {name: set() for name in codes}
     for row in listed:
         if row["status"] != "Returning to cloud":
@@ -346,13 +372,12 @@ def check(device: Device, outcome: Outcome, operation: str | None, *, cloud_up: 
     if not verify.ok:
         problems.append(f"the audit chain does not verify: {verify.message}")
     if operation is not None:
-        outcome.healed_by = _audit_story(device, operation, problems)
+        outcome.healed_by = _audit_story(audit_answer["entries"], operation, problems)
     outcome.healed = not problems
 
 
-def _audit_story(device: Device, operation: str, problems: list[str]) -> str:
+def _audit_story(entries: list[dict[str, Any]], operation: str, problems: list[str]) -> str:
     """How the audit log tells the interrupted operation ended: its last result, and any sync heal."""
-    entries = device.ok("audit")["entries"]
     started = [e for e in entries if e["operation"] == operation and e["result"] == "started"]
     if not started:
         problems.append(f"the audit log has no started {operation}")
