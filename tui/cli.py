@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -413,6 +414,11 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("smartlic").info("refused: %s", exc)
         _report(args, exc.code, str(exc))
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`smartlic licenses | head`): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         error_line("interrupted; run `smartlic sync` to finish any operation that was under way.")
         return 130
