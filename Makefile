@@ -23,10 +23,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-# The kill matrix, wire faults, concurrency and the fuzz tests; the summary lines give the figures:
+# The kill matrix, wire faults, concurrency, schemathesis and the fuzz tests with 5x the examples
+# that `make test` runs; the summary lines give the figures:
 # "faults: N cases, N healed, 0 lost, 0 duplicated" and "fuzz: N examples tried, 0 crashes".
 faults: $(STAMP)
-	$(BIN)/python -m pytest tests/faults tests/fuzz -q -p no:cacheprovider
+	SMARTLIC_FUZZ_SCALE=5 $(BIN)/python -m pytest tests/faults tests/fuzz tests/api -q -p no:cacheprovider
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tui.screenshots screenshots

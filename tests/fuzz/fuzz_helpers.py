@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
@@ -63,8 +64,10 @@ def attempt() -> Iterator[None]:
 
 
 def fuzz_settings(max_examples: int) -> settings:
+    """``make faults`` raises SMARTLIC_FUZZ_SCALE for the full run; CI runs the bounded one."""
+    scale = max(1, int(os.environ.get("SMARTLIC_FUZZ_SCALE", "1")))
     return settings(
-        max_examples=max_examples,
+        max_examples=max_examples * scale,
         deadline=None,
         database=None,
         suppress_health_check=[
