@@ -89,7 +89,7 @@ class SyncReport(Frozen):
 class Notice(Frozen):
     """One thing the technician should know: shown as a banner and by `smartlic status`."""
 
-    kind: Literal["expiry", "shortfall", "no_capacity", "unfinished", "clock"]
+    kind: Literal["store", "expiry", "shortfall", "no_capacity", "unfinished", "clock"]
     level: StatusLevel
     segment_name: str | None
     license_id: UUID | None = None

@@ -64,6 +64,17 @@ class StatusMixin(ReadsMixin):
                             text=f"{seg.name}: {summary.next_step}",
                         )
                     )
+        if self.store.read_only:
+            notices.insert(
+                0,
+                Notice(
+                    kind="store",
+                    level=StatusLevel.ERROR,
+                    segment_name=None,
+                    text=f"{self.store.safe_mode_reason} Changes are refused; keep a copy of the "
+                    "store file for support, then run `smartlic sync`.",
+                ),
+            )
         now, clock_behind = self._effective_now()
         if clock_behind:
             notices.append(

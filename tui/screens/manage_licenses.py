@@ -30,7 +30,7 @@ COLUMNS = [
     ("Note", "note"),
 ]
 COLUMN_KEYS = [key for _label, key in COLUMNS]
-BANNER_KINDS = ("expiry", "clock", "unfinished", "shortfall", "no_capacity")
+BANNER_KINDS = ("store", "expiry", "clock", "unfinished", "shortfall", "no_capacity")
 BANNER_LINES = 3
 """At most this many banner lines (80x24); the rest is one "+N more" line, and w lists them all."""
 
