@@ -29,6 +29,10 @@ test: lint
 faults: $(STAMP)
 	SMARTLIC_FUZZ_SCALE=5 $(BIN)/python -m pytest tests/faults tests/fuzz tests/api -q -p no:cacheprovider
 
+# Performance: one table of ratios to baselines measured in the same run (not part of `make test`).
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
 screenshots: $(STAMP)
 	$(BIN)/python -m tui.screenshots screenshots
 

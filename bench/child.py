@@ -1,0 +1,299 @@
+"""One measurement in a fresh process (start-up, peak RSS and terminal bytes need one each).
+
+``python -m bench.child MODE ARGS`` prints one JSON line last. Only the standard library is imported
+before the mode runs, so start-up figures count the imports of what is measured and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+T0 = time.perf_counter()
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def emit(result: dict) -> None:
+    print(json.dumps(result), flush=True)
+
+
+# --- start-up ----------------------------------------------------------------------------------
+
+
+def startup_bare(size: tuple[int, int]) -> None:
+    """The baseline: a bare Textual app (Header, an empty DataTable, Footer) painted under run_test."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Footer, Header
+
+    class Bare(App):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+    async def main() -> None:
+        app = Bare()
+        painted = _paint_probe(app, lambda: True)
+        async with app.run_test(size=size) as pilot:
+            while painted[0] is None:
+                await pilot.pause(0.005)
+            print("READY", flush=True)
+            emit({"painted": painted[0] - T0, "rss_mb": rss_mb(), "modules": sorted(_heavy_modules())})
+
+    asyncio.run(main())
+
+
+def startup_ours(data_dir: str, size: tuple[int, int]) -> None:
+    """smartlic as `smartlic` starts it (parser, settings, logging, service, app) until Manage
+    Licenses is painted with its rows."""
+    import os
+
+    os.environ["SMARTLIC_DATA_DIR"] = data_dir
+    from tui import cli
+
+    args = cli.build_parser().parse_args([])
+    assert args.command is None
+    settings = cli.load_settings()
+    cli._setup_logging(settings)
+    from core.wiring import build_service
+    from tui.app import SmartlicApp
+
+    service = build_service(settings, face="tui")
+    app = SmartlicApp(service, settings)
+
+    def home_has_rows() -> bool:
+        table = app.screen.query_one("#licenses")
+        return app.screen.id == "manage-licenses" and table.row_count > 0
+
+    async def main() -> None:
+        painted = _paint_probe(app, home_has_rows)
+        async with app.run_test(size=size) as pilot:
+            while painted[0] is None:
+                await pilot.pause(0.005)
+            print("READY", flush=True)
+            emit({"painted": painted[0] - T0, "rss_mb": rss_mb(), "modules": sorted(_heavy_modules())})
+        await service.aclose()
+
+    asyncio.run(main())
+
+
+HEAVY = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "cryptography",
+    "httpx",
+    "httpcore",
+    "pydantic_settings",
+    "importlib.metadata",
+    "argparse",
+    "core.mock_cloud",
+    "anyio",
+)
+
+
+def _heavy_modules() -> set[str]:
+    return {name for name in HEAVY if name in sys.modules}
+
+
+def _paint_probe(app, ready) -> list:
+    """Wrap ``app._display``: records the time of the first paint after ``ready()`` holds."""
+    painted: list = [None]
+    real = app._display
+
+    def display(screen, renderable) -> None:
+        real(screen, renderable)
+        if painted[0] is None and renderable is not None:
+            try:
+                ok = ready()
+            except Exception:
+                ok = False
+            if ok:
+                painted[0] = time.perf_counter()
+
+    app._display = display
+    return painted
+
+
+# --- large lists -------------------------------------------------------------------------------
+
+
+def lists(
+    screen_name: str, data_dir: str, install_code: str, expected: int, size: tuple[int, int], presses: int
+) -> None:
+    from bench.data import service_for, settings_for
+    from tui.app import SmartlicApp
+    from tui.screens.devices import DevicesScreen
+    from tui.screens.download import DownloadScreen
+
+    service = service_for(Path(data_dir))
+    app = SmartlicApp(service, settings_for(Path(data_dir)))
+    app.animation_level = "none"
+    pages: list[float] = []
+    real_page = service.cloud.list_page
+
+    async def timed_page(*args, **kwargs):
+        page = await real_page(*args, **kwargs)
+        pages.append(time.perf_counter())
+        return page
+
+    service.cloud.list_page = timed_page
+    table_id = "#cloud" if screen_name == "download" else "#device-table"
+
+    def table():
+        return app.screen.query_one(table_id)
+
+    def rows() -> int:
+        try:
+            return table().row_count if app.screen.id == screen_name else 0
+        except Exception:
+            return 0
+
+    async def main() -> dict:
+        painted = _paint_probe(app, lambda: rows() > 0)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            painted[0] = None
+            start = time.perf_counter()
+            app.push_screen(
+                DownloadScreen(install_code) if screen_name == "download" else DevicesScreen(install_code)
+            )
+            while rows() < expected:
+                await pilot.pause(0.002)
+            loaded = time.perf_counter() - start
+            await pilot.pause()
+            first_paint = painted[0] - start
+            table().focus()
+            keys = (["down", "space", "pagedown"] * presses)[:presses]
+            # CPU time, not wall time: Pilot waits for idle (>= 2 x 20 ms of sleep) after every key.
+            t = time.process_time()
+            await pilot.press(*keys)
+            await pilot.pause()
+            per_key = (time.process_time() - t) / len(keys)
+            per_filter_key = None
+            matched = None
+            if hasattr(table(), "filter_text"):
+                await pilot.press("slash")
+                await pilot.pause()
+                times = []
+                for key in ["4", "2", "backspace", "backspace", "a"]:
+                    t = time.process_time()
+                    await pilot.press(key)
+                    await pilot.pause()
+                    times.append(time.process_time() - t)
+                matched = table().row_count
+                per_filter_key = sorted(times)[len(times) // 2]
+            return {
+                "first_paint": first_paint,
+                "loaded": loaded,
+                "pages": len(pages),
+                "first_page": (pages[0] - start) if pages else None,
+                "last_page": (pages[-1] - start) if pages else None,
+                "per_key": per_key,
+                "per_filter_key": per_filter_key,
+                "matched": matched,
+                "rows": rows(),
+                "rss_mb": rss_mb(),
+            }
+
+    result = asyncio.run(main())
+    asyncio.run(service.aclose())
+    emit(result)
+
+
+# --- terminal bytes ----------------------------------------------------------------------------
+
+
+def terminal(which: str, data_dir: str, size: tuple[int, int]) -> None:
+    """Bytes written to the terminal: Textual's headless driver, made to count what it is given."""
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    written = [0]
+
+    class CountingDriver(HeadlessDriver):
+        @property
+        def is_headless(self) -> bool:
+            return False
+
+        def write(self, data: str) -> None:
+            written[0] += len(data.encode("utf-8"))
+
+    if which == "bare":
+        from textual.app import App, ComposeResult
+        from textual.widgets import DataTable, Footer, Header
+
+        class Bare(App):
+            def compose(self) -> ComposeResult:
+                yield Header()
+                yield DataTable()
+                yield Footer()
+
+        app = Bare()
+        service = None
+    else:
+        from bench.data import service_for, settings_for
+        from tui.app import SmartlicApp
+
+        service = service_for(Path(data_dir))
+        app = SmartlicApp(service, settings_for(Path(data_dir)))
+        app.animation_level = "none"
+    app.driver_class = CountingDriver
+
+    async def main() -> dict:
+        async with app.run_test(headless=False, size=size) as pilot:
+            for _ in range(5):
+                await pilot.pause(0.02)
+            result = {"startup": written[0]}
+            if which == "bare":
+                return result
+            written[0] = 0
+            await pilot.press(*(["down", "up"] * 25))
+            for _ in range(3):
+                await pilot.pause(0.02)
+            result["cursor50"] = written[0]
+            written[0] = 0
+            await pilot.press("t")
+            for _ in range(3):
+                await pilot.pause(0.02)
+            opened = app.screen.__class__.__name__
+            await pilot.press("escape")
+            for _ in range(3):
+                await pilot.pause(0.02)
+            result["modal"] = written[0]
+            result["modal_screen"] = opened
+            return result
+
+    result = asyncio.run(main())
+    if service is not None:
+        asyncio.run(service.aclose())
+    emit(result)
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, height = text.split("x")
+    return int(width), int(height)
+
+
+def main(argv: list[str]) -> None:
+    mode, *args = argv
+    if mode == "startup-bare":
+        startup_bare(_size(args[0]))
+    elif mode == "startup-ours":
+        startup_ours(args[0], _size(args[1]))
+    elif mode == "lists":
+        lists(args[0], args[1], args[2], int(args[3]), _size(args[4]), int(args[5]))
+    elif mode == "terminal":
+        terminal(args[0], args[1], _size(args[2]))
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
