@@ -121,7 +121,7 @@ async def test_cloud_down_then_retry(app: SmartlicApp, monkeypatch: pytest.Monke
         await pilot.press("r")
         await settle(pilot)
         assert screen.offer
-        assert screen.query_one(DataTable).row_count == len(screen.offer)
+        assert screen.query_one("#cloud").row_count == len(screen.offer)
 
 
 async def test_activation_cloud_down_is_retried(app: SmartlicApp, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,7 +183,7 @@ async def test_escape_stops_loading(app: SmartlicApp, monkeypatch: pytest.Monkey
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DownloadScreen)
-        assert screen.query_one(DataTable).loading
+        assert screen.query_one("#cloud").loading
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen, "Escape stops the load; it does not leave"

@@ -7,12 +7,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, Footer, Static
 
 from core.models import Device, DeviceState
-from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
-from tui.widgets.marks import MARK_COLUMN, Selection, mark
-from tui.widgets.styles import RED, STATE_STYLE, plain, state_text
+from tui.screens.base import ServiceScreen, title_text
+from tui.widgets.marks import MARK_COLUMN, Selection
+from tui.widgets.styles import RED, STATE_STYLE, state_text
+from tui.widgets.vtable import VirtualTable
 
 COLUMNS = [
     ("Sel", MARK_COLUMN),
@@ -21,15 +22,17 @@ COLUMNS = [
     ("Name", "name"),
     ("State", "state"),
 ]
-COLUMN_KEYS = [key for _label, key in COLUMNS]
 
 
 def counts_line(devices: list[Device], capacity: int | None) -> Text:
     text = Text()
+    counts = dict.fromkeys(DeviceState, 0)
+    for device in devices:
+        counts[device.state] += 1
     for index, state in enumerate(DeviceState):
         if index:
             text.append(" · ")
-        count = sum(1 for d in devices if d.state is state)
+        count = counts[state]
         text.append(f"{count} {state.value}", style=STATE_STYLE[state])
     if capacity is not None:
         text.append(f" · capacity {capacity}")
@@ -56,10 +59,7 @@ class DevicesScreen(ServiceScreen):
         seg = self.service.segment(self.install_code)
         yield Static(title_text("Devices", f"{seg.name} ({seg.install_code})"), classes="screen-title")
         yield Static(id="counts", classes="summary")
-        table: DataTable = DataTable(id="device-table", cursor_type="row", zebra_stripes=True)
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield VirtualTable(COLUMNS, selection=self.selection, id="device-table")
         yield Static(id="count", classes="count")
         yield Static(id="result", classes="result")
         with Horizontal(classes="actions-row"):
@@ -71,7 +71,7 @@ class DevicesScreen(ServiceScreen):
     def on_mount(self) -> None:
         self.query_one("#result").display = False
         self.refresh_data()
-        self.query_one(DataTable).focus()
+        self.query_one(VirtualTable).focus()
 
     def refresh_data(self) -> None:
         devices = self.guarded(self.service.devices, self.install_code) or []
@@ -80,17 +80,9 @@ class DevicesScreen(ServiceScreen):
         summaries = self.guarded(self.service.summaries) or []
         capacity = next((s.capacity for s in summaries if s.segment.install_code == self.install_code), None)
         self.query_one("#counts", Static).update(counts_line(devices, capacity))
-        rows = {
-            d.device_id: [
-                mark(d.device_id in self.selection),
-                plain(d.device_id),
-                plain(d.protocol.value),
-                plain(d.name),
-                state_text(d.state),
-            ]
-            for d in devices
-        }
-        sync_rows(self.query_one(DataTable), COLUMN_KEYS, rows)
+        states = {state: state_text(state) for state in DeviceState}
+        rows = {d.device_id: (d.device_id, d.protocol.value, d.name, states[d.state]) for d in devices}
+        self.query_one(VirtualTable).set_rows(rows)
         self._count()
 
     def _count(self) -> None:
@@ -107,33 +99,27 @@ class DevicesScreen(ServiceScreen):
             return any(d.state is DeviceState.UNPROVISIONED for d in self.devices.values()) or None
         return True
 
-    def _mark(self, key: str) -> None:
-        self.query_one(DataTable).update_cell(key, MARK_COLUMN, mark(key in self.selection))
-
     def action_toggle(self) -> None:
-        key = cursor_key(self.query_one(DataTable))
+        table = self.query_one(VirtualTable)
+        key = table.cursor_key
         if key is None:
             return
         self.selection.toggle(key)
-        self._mark(key)
+        table.refresh_key(key)
         self._count()
 
     def action_select_all(self) -> None:
         self.selection.set_all(self.devices)
-        with self.app.batch_update():
-            for key in self.devices:
-                self._mark(key)
+        self.query_one(VirtualTable).refresh_marks()
         self._count()
 
     def action_select_none(self) -> None:
         self.selection.clear()
-        with self.app.batch_update():
-            for key in self.devices:
-                self._mark(key)
+        self.query_one(VirtualTable).refresh_marks()
         self._count()
 
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
+    @on(VirtualTable.RowSelected)
+    def _selected(self, event: VirtualTable.RowSelected) -> None:
         event.stop()
         self.action_toggle()
 

@@ -9,13 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
+from textual.widgets import Button, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from core.models import CloudLicense
-from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
-from tui.widgets.marks import MARK_COLUMN, Selection, mark
-from tui.widgets.styles import RED, plain
+from tui.screens.base import ServiceScreen, title_text
+from tui.widgets.marks import MARK_COLUMN, Selection
+from tui.widgets.styles import RED
+from tui.widgets.vtable import VirtualTable
 
 COLUMNS = [
     ("Sel", MARK_COLUMN),
@@ -24,7 +25,6 @@ COLUMNS = [
     ("Transfer Date", "transfer_date"),
     ("Description", "description"),
 ]
-COLUMN_KEYS = [key for _label, key in COLUMNS]
 
 
 class DownloadScreen(ServiceScreen):
@@ -52,10 +52,7 @@ class DownloadScreen(ServiceScreen):
             title_text("Download Licenses from the Cloud", f"{seg.name} ({seg.install_code})"),
             classes="screen-title",
         )
-        table: DataTable = DataTable(id="cloud", cursor_type="row", zebra_stripes=True)
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield VirtualTable(COLUMNS, selection=self.selection, id="cloud")
         yield Static(id="empty", classes="empty")
         yield Static(id="detail", classes="detail")
         yield Static(id="count", classes="count")
@@ -72,7 +69,7 @@ class DownloadScreen(ServiceScreen):
         self.query_one("#progress-row").display = False
         self.query_one("#result").display = False
         self.query_one("#empty").display = False
-        self.query_one(DataTable).focus()
+        self.query_one(VirtualTable).focus()
         self.load()
 
     def refresh_data(self) -> None:
@@ -92,11 +89,35 @@ class DownloadScreen(ServiceScreen):
 
     @work(exclusive=True, exit_on_error=False, group="load")
     async def load_offer(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(VirtualTable)
         table.loading = True
+        self.loaded = False
         self._count("Loading the licenses from the cloud… (Esc stops)")
+        streamed: dict[str, CloudLicense] = {}
+        first = True
+
+        def on_page(items: list[CloudLicense], total: int) -> None:
+            # Each page is shown as it arrives, so the first rows paint before the last page is in.
+            nonlocal first
+            page = {
+                str(lic.license_id): lic
+                for lic in items
+                if lic.earmarked_install_code in (None, self.install_code)
+            }
+            streamed.update(page)
+            if first:
+                first = False
+                table.loading = False
+                table.set_rows(self._rows(page))
+            else:
+                table.append_rows(self._rows(page))
+            self.offer = streamed
+            self._count(f"Loading… {len(streamed):,} of {total:,} licenses (Esc stops)")
+            if len(streamed) == len(page):
+                self._show_detail()
+
         try:
-            offer = await self.service.cloud_licenses(self.install_code)
+            offer = await self.service.cloud_licenses(self.install_code, on_page)
         finally:
             table.loading = False
         self.loaded = True
@@ -116,19 +137,19 @@ class DownloadScreen(ServiceScreen):
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             self.refresh_bindings()
 
-    def _fill(self) -> None:
-        seg = self.service.segment(self.install_code)
-        rows = {
-            key: [
-                mark(key in self.selection),
-                plain(seg.install_code),
-                plain(lic.license_id),
-                plain(lic.transfer_date.isoformat() if lic.transfer_date else "-"),
-                plain(lic.description),
-            ]
-            for key, lic in self.offer.items()
+    def _rows(self, licenses: dict[str, CloudLicense]) -> dict[str, tuple[str, ...]]:
+        code = self.install_code
+        return {
+            key: (code, key, lic.transfer_date.isoformat() if lic.transfer_date else "-", lic.description)
+            for key, lic in licenses.items()
         }
-        sync_rows(self.query_one(DataTable), COLUMN_KEYS, rows)
+
+    def _fill(self) -> None:
+        table = self.query_one(VirtualTable)
+        if table.keys() == list(self.offer):
+            table.refresh_marks()
+        else:
+            table.set_rows(self._rows(self.offer))
         self._count()
         self._show_detail()
 
@@ -147,7 +168,7 @@ class DownloadScreen(ServiceScreen):
         self.refresh_bindings()
 
     def _show_detail(self) -> None:
-        key = cursor_key(self.query_one(DataTable))
+        key = self.query_one(VirtualTable).cursor_key
         lic = self.offer.get(key) if key else None
         detail = self.query_one("#detail", Static)
         if lic is None:
@@ -159,12 +180,12 @@ class DownloadScreen(ServiceScreen):
             text.append(f" · transferred {lic.transfer_date.isoformat()}")
         detail.update(text)
 
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+    @on(VirtualTable.RowHighlighted)
+    def _highlighted(self, _event: VirtualTable.RowHighlighted) -> None:
         self._show_detail()
 
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
+    @on(VirtualTable.RowSelected)
+    def _selected(self, event: VirtualTable.RowSelected) -> None:
         event.stop()
         self.action_toggle()
 
@@ -177,29 +198,22 @@ class DownloadScreen(ServiceScreen):
 
     # --- selection ---------------------------------------------------------------------------
 
-    def _mark(self, key: str) -> None:
-        self.query_one(DataTable).update_cell(key, MARK_COLUMN, mark(key in self.selection))
-
     def action_toggle(self) -> None:
-        key = cursor_key(self.query_one(DataTable))
+        key = self.query_one(VirtualTable).cursor_key
         if key is None or self.activating or key not in self.offer:
             return
         self.selection.toggle(key)
-        self._mark(key)
+        self.query_one(VirtualTable).refresh_key(key)
         self._count()
 
     def action_select_all(self) -> None:
         self.selection.set_all(self.offer)
-        with self.app.batch_update():
-            for key in self.offer:
-                self._mark(key)
+        self.query_one(VirtualTable).refresh_marks()
         self._count()
 
     def action_select_none(self) -> None:
         self.selection.clear()
-        with self.app.batch_update():
-            for key in self.offer:
-                self._mark(key)
+        self.query_one(VirtualTable).refresh_marks()
         self._count()
 
     # --- activation --------------------------------------------------------------------------
@@ -247,7 +261,7 @@ class DownloadScreen(ServiceScreen):
             empty = self.query_one("#empty", Static)
             empty.update("Every license of this Customer ID is activated; none is left in the cloud.")
             empty.display = True
-            self.query_one(DataTable).display = False
+            self.query_one(VirtualTable).display = False
 
     def _on_progress(self, message: str, fraction: float) -> None:
         self.query_one(ProgressBar).update(progress=round(fraction * 100))
@@ -258,7 +272,7 @@ class DownloadScreen(ServiceScreen):
     def action_cancel_or_back(self) -> None:
         if self.loader is not None and self.loader.is_running:
             self.loader.cancel()
-            self.query_one(DataTable).loading = False
+            self.query_one(VirtualTable).loading = False
             return
         self.action_back()
 

@@ -1,0 +1,517 @@
+"""A row table that renders only the rows on screen (Textual's Line API), for large lists.
+
+Stock ``DataTable`` builds every row up front (``add_rows`` is O(n) in Python objects and slow past
+10,000 rows); this widget keeps one tuple of cells per row and renders the visible lines on demand,
+so 100,000 rows cost what 100 do per keystroke. It has what the Download and Devices screens need:
+a fixed header, a row cursor, zebra stripes, a selection mark column drawn from a ``Selection``,
+horizontal scrolling, rows appended as pages arrive, and filtering by typing ``/`` then text.
+
+Keys: up/down, page up/down, home/end, left/right (scroll), enter (RowSelected), ``/`` filter
+(type to narrow, backspace, enter keeps it, escape clears it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.widgets.marks import MARK_COLUMN, MARK_OFF, Selection, mark
+
+Cell = str | Text
+PAD = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    key: str
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Rows by key; the cells of the mark column (``MARK_COLUMN``) come from ``selection``."""
+
+    COMPONENT_CLASSES = {
+        "vtable--header",
+        "vtable--cursor",
+        "vtable--even-row",
+        "vtable--odd-row",
+        "vtable--filter",
+    }
+    DEFAULT_CSS = """
+    VirtualTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .vtable--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .vtable--header { background-tint: $foreground 5%; }
+        }
+        &:dark > .vtable--even-row { background: $surface-darken-1 40%; }
+        & > .vtable--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .vtable--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .vtable--even-row { background: $surface-lighten-1 50%; }
+        & > .vtable--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .vtable--filter { background: $panel; color: $foreground; text-style: bold; }
+    }
+    """
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
+        Binding("enter", "select", "Select", show=False),
+        Binding("slash", "start_filter", "Filter", id="table.filter"),
+    ]
+
+    cursor_row: reactive[int] = reactive(0, always_update=True, layout=False, repaint=False)
+
+    class RowHighlighted(Message):
+        def __init__(self, table: VirtualTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class RowSelected(Message):
+        def __init__(self, table: VirtualTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        selection: Selection | None = None,
+        zebra_stripes: bool = True,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.columns = [Column(label, key) for label, key in columns]
+        self.selection = selection
+        self.zebra_stripes = zebra_stripes
+        self._keys: list[str] = []
+        self._index: dict[str, int] = {}
+        self._cells: list[tuple[Cell, ...]] = []
+        self._widths = [cell_len(c.label) for c in self.columns]
+        self._mark_at = next((i for i, c in enumerate(self.columns) if c.key == MARK_COLUMN), None)
+        if self._mark_at is not None:
+            self._widths[self._mark_at] = max(self._widths[self._mark_at], cell_len(MARK_OFF))
+        self._view: list[int] | None = None  # row indices that pass the filter; None: all rows
+        self._haystack: list[str] | None = None
+        self.filter_text = ""
+        self.filtering = False  # typing goes to the filter
+        self._line_cache: dict[tuple, Strip] = {}
+        self._styles: dict[str, Style] = {}
+
+    # --- data --------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._keys) if self._view is None else len(self._view)
+
+    @property
+    def total_count(self) -> int:
+        return len(self._keys)
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self._key_at(self.cursor_row)
+
+    def _key_at(self, row: int) -> str | None:
+        if not 0 <= row < self.row_count:
+            return None
+        return self._keys[row if self._view is None else self._view[row]]
+
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
+    def get_cells(self, key: str) -> tuple[Cell, ...]:
+        return self._cells[self._index[key]]
+
+    def set_rows(self, rows: dict[str, Sequence[Cell]]) -> None:
+        """Show exactly ``rows`` (key -> cells without the mark column); the cursor keeps its row."""
+        current = self.cursor_key
+        self._keys, self._cells, self._index = [], [], {}
+        self._widths = [cell_len(c.label) for c in self.columns]
+        if self._mark_at is not None:
+            self._widths[self._mark_at] = max(self._widths[self._mark_at], cell_len(MARK_OFF))
+        self._append(rows)
+        self._refilter(keep=current)
+
+    def append_rows(self, rows: dict[str, Sequence[Cell]]) -> None:
+        """Add rows after the others (a page that arrived); rows already shown are replaced."""
+        fresh = {k: v for k, v in rows.items() if k not in self._index}
+        for key in rows.keys() - fresh.keys():
+            self._cells[self._index[key]] = self._with_mark(rows[key])
+        current = self.cursor_key
+        start = len(self._keys)
+        self._append(fresh)
+        if self._view is not None and self.filter_text:
+            self._ensure_haystack()
+            assert self._haystack is not None
+            needle = self.filter_text.casefold()
+            self._view.extend(i for i in range(start, len(self._keys)) if needle in self._haystack[i])
+        self._after_change(keep=current)
+
+    def _with_mark(self, cells: Sequence[Cell]) -> tuple[Cell, ...]:
+        if self._mark_at is None:
+            return tuple(cells)
+        return (*cells[: self._mark_at], "", *cells[self._mark_at :])
+
+    def _append(self, rows: dict[str, Sequence[Cell]]) -> None:
+        if not rows:
+            return
+        start = len(self._keys)
+        new_cells = [self._with_mark(cells) for cells in rows.values()]
+        self._keys.extend(rows)
+        self._index.update((key, start + i) for i, key in enumerate(rows))
+        self._cells.extend(new_cells)
+        for col, _column in enumerate(self.columns):
+            if col == self._mark_at:
+                continue
+            values = [cells[col] for cells in new_cells]
+            plain = [v for v in values if isinstance(v, str)]
+            width = 0
+            if plain:
+                width = max(map(len, plain)) if all(map(str.isascii, plain)) else max(map(cell_len, plain))
+            styled = [v.cell_len for v in values if isinstance(v, Text)]
+            self._widths[col] = max(self._widths[col], width, max(styled, default=0))
+        if self._haystack is not None:
+            self._haystack.extend(_haystack(cells) for cells in new_cells)
+
+    def update_row(self, key: str, cells: Sequence[Cell]) -> None:
+        """Replace one row's cells (without the mark column)."""
+        if key not in self._index:
+            return
+        index = self._index[key]
+        self._cells[index] = self._with_mark(cells)
+        if self._haystack is not None:
+            self._haystack[index] = _haystack(self._cells[index])
+        self.refresh_key(key)
+
+    def refresh_key(self, key: str) -> None:
+        """Repaint the row of ``key`` (after its mark changed, say) if it is on screen."""
+        row = self._row_of(key)
+        if row is not None:
+            self._line_cache.clear()
+            self.refresh_line(row + 1)
+
+    def refresh_marks(self) -> None:
+        """Repaint every visible row (after select all / none)."""
+        self._line_cache.clear()
+        self.refresh()
+
+    def _row_of(self, key: str) -> int | None:
+        index = self._index.get(key)
+        if index is None:
+            return None
+        if self._view is None:
+            return index
+        # Only rows on screen matter for repainting: look there, not through the whole view.
+        top = int(self.scroll_y)
+        for row in range(top, min(self.row_count, top + self.size.height)):
+            if self._view[row] == index:
+                return row
+        return None
+
+    # --- filtering -----------------------------------------------------------------------------
+
+    def _ensure_haystack(self) -> None:
+        if self._haystack is None:
+            self._haystack = [_haystack(cells) for cells in self._cells]
+
+    def set_filter(self, text: str) -> None:
+        current = self.cursor_key
+        narrower = bool(self.filter_text) and text.startswith(self.filter_text) and self._view is not None
+        previous = self._view
+        self.filter_text = text
+        self._refilter(keep=current, within=previous if narrower else None)
+
+    def _refilter(self, keep: str | None, within: list[int] | None = None) -> None:
+        if not self.filter_text:
+            self._view = None
+        else:
+            self._ensure_haystack()
+            assert self._haystack is not None
+            needle = self.filter_text.casefold()
+            hay = self._haystack
+            candidates = within if within is not None else range(len(hay))
+            self._view = [i for i in candidates if needle in hay[i]]
+        self._after_change(keep=keep)
+
+    def _after_change(self, keep: str | None) -> None:
+        self._line_cache.clear()
+        self._update_virtual_size()
+        row = self._row_of_anywhere(keep) if keep is not None else None
+        self._move_cursor(row if row is not None else min(self.cursor_row, max(0, self.row_count - 1)))
+        self.refresh()
+
+    def _row_of_anywhere(self, key: str) -> int | None:
+        index = self._index.get(key)
+        if index is None:
+            return None
+        if self._view is None:
+            return index
+        import bisect
+
+        at = bisect.bisect_left(self._view, index)
+        return at if at < len(self._view) and self._view[at] == index else None
+
+    def action_start_filter(self) -> None:
+        self.filtering = True
+        self._update_virtual_size()
+        self.refresh()
+
+    def _on_key(self, event: events.Key) -> None:
+        if not self.filtering:
+            return
+        if event.key == "escape":
+            self.filtering = False
+            self.set_filter("")
+        elif event.key == "enter":
+            self.filtering = False
+            self._update_virtual_size()
+            self.refresh()
+        elif event.key == "backspace":
+            self.set_filter(self.filter_text[:-1])
+        elif event.is_printable and event.character:
+            self.set_filter(self.filter_text + event.character)
+        else:
+            return  # cursor keys still move while filtering
+        event.stop()
+        event.prevent_default()
+
+    # --- cursor --------------------------------------------------------------------------------
+
+    @property
+    def _body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1 - self._bar_lines)
+
+    @property
+    def _bar_lines(self) -> int:
+        return 1 if self.filtering or self.filter_text else 0
+
+    def _move_cursor(self, row: int) -> None:
+        row = max(0, min(row, self.row_count - 1)) if self.row_count else 0
+        old = self.cursor_row
+        self.cursor_row = row
+        if old != row:
+            self.refresh_line(old + 1)
+            self.refresh_line(row + 1)
+        self._scroll_cursor_into_view()
+        self.post_message(self.RowHighlighted(self, self.cursor_key))
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = int(self.scroll_y)
+        height = self._body_height
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + height:
+            self.scroll_to(y=self.cursor_row - height + 1, animate=False, immediate=True)
+
+    def move_cursor(self, row: int) -> None:
+        self._move_cursor(row)
+
+    def action_cursor_up(self) -> None:
+        self._move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self._move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self._move_cursor(self.cursor_row - self._body_height)
+
+    def action_page_down(self) -> None:
+        self._move_cursor(self.cursor_row + self._body_height)
+
+    def action_first(self) -> None:
+        self._move_cursor(0)
+
+    def action_last(self) -> None:
+        self._move_cursor(self.row_count - 1)
+
+    def action_select(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, key))
+
+    def _on_click(self, event: events.Click) -> None:
+        row = int(self.scroll_y) + event.y - 1
+        if event.y >= 1 and 0 <= row < self.row_count:
+            self._move_cursor(row)
+            if event.chain > 1:
+                self.action_select()
+
+    # --- rendering -----------------------------------------------------------------------------
+
+    def _update_virtual_size(self) -> None:
+        width = sum(w + 2 * PAD for w in self._widths)
+        self.virtual_size = Size(width, self.row_count + 1 + self._bar_lines)
+
+    def on_mount(self) -> None:
+        self._update_virtual_size()
+
+    def on_resize(self) -> None:
+        self._line_cache.clear()
+        self._scroll_cursor_into_view()
+
+    def _on_focus(self, _event: events.Focus) -> None:
+        self._line_cache.clear()
+        self.refresh()
+
+    def _on_blur(self, _event: events.Blur) -> None:
+        self._line_cache.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._line_cache.clear()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x = int(self.scroll_x)
+        if y == 0:
+            return self._header_strip().crop(scroll_x, scroll_x + width).extend_cell_length(
+                width, self._style("vtable--header")
+            )
+        body = self._body_height
+        if self._bar_lines and y == body + 1:
+            return self._filter_strip(width)
+        row = int(self.scroll_y) + y - 1
+        key = self._key_at(row)
+        if key is None or y > body:
+            return Strip.blank(width, self.rich_style)
+        selected = self.selection is not None and key in self.selection
+        cursor = row == self.cursor_row
+        cache_key = (key, row % 2, cursor, selected, scroll_x, width)
+        strip = self._line_cache.get(cache_key)
+        if strip is None:
+            if len(self._line_cache) > 400:
+                self._line_cache.clear()
+            style = self._row_style(row, cursor)
+            on_top = self._style("vtable--cursor") if cursor else None
+            strip = self._row_strip(self._cells[self._index[key]], selected, style, on_top)
+            strip = strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
+            self._line_cache[cache_key] = strip
+        return strip
+
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component)
+
+    def _row_style(self, row: int, cursor: bool) -> Style:
+        base = self.rich_style
+        if self.zebra_stripes:
+            base = base + self._style("vtable--even-row" if row % 2 else "vtable--odd-row")
+        if cursor:
+            base = base + self._style("vtable--cursor")
+        return base
+
+    def _text_style(self, style: str | Style) -> Style:
+        if isinstance(style, Style):
+            return style
+        parsed = self._styles.get(style)
+        if parsed is None:
+            parsed = self._styles[style] = self.app.console.get_style(style)
+        return parsed
+
+    def _header_strip(self) -> Strip:
+        style = self.rich_style + self._style("vtable--header")
+        segments = []
+        for column, width in zip(self.columns, self._widths, strict=True):
+            segments.append(Segment(_fit(column.label, width), style))
+        return Strip(segments)
+
+    def _row_strip(
+        self, cells: tuple[Cell, ...], selected: bool, style: Style, on_top: Style | None = None
+    ) -> Strip:
+        segments: list[Segment] = []
+        for col, (cell, width) in enumerate(zip(cells, self._widths, strict=True)):
+            if col == self._mark_at:
+                cell = mark(selected)
+            if isinstance(cell, Text):
+                base = style + self._text_style(cell.style) if cell.style else style
+                if on_top is not None:
+                    base = base + on_top
+                if not cell.spans:
+                    segments.append(Segment(_fit(cell.plain, width), base))
+                    continue
+                text = cell.copy()
+                text.truncate(width, overflow="ellipsis", pad=True)
+                segments.append(Segment(" " * PAD, base))
+                for segment in text.render(self.app.console):
+                    segments.append(Segment(segment.text, base + segment.style if segment.style else base))
+                segments.append(Segment(" " * PAD, base))
+            else:
+                segments.append(Segment(_fit(cell, width), style))
+        return Strip(segments)
+
+    def _filter_strip(self, width: int) -> Strip:
+        style = self.rich_style + self._style("vtable--filter")
+        cursor = "█" if self.filtering else ""
+        text = f" /{self.filter_text}{cursor}  {self.row_count:,} of {self.total_count:,} rows"
+        hint = "  (enter keeps, esc clears)" if self.filtering else "  (/ to change)"
+        return Strip([Segment(_fit_plain(text + hint, width), style)])
+
+
+def _fit(text: str, width: int) -> str:
+    """One padded cell: the text cut or padded to ``width`` cells, with the cell padding."""
+    pad = " " * PAD
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+    if text.isascii():
+        if len(text) > width:
+            text = text[: max(0, width - 1)] + "…"
+        return pad + text.ljust(width) + pad
+    cut = Text(text)
+    cut.truncate(width, overflow="ellipsis", pad=True)
+    return pad + cut.plain + " " * max(0, width - cut.cell_len) + pad
+
+
+def _fit_plain(text: str, width: int) -> str:
+    cut = Text(text)
+    cut.truncate(width, overflow="ellipsis", pad=True)
+    return cut.plain
+
+
+def _haystack(cells: Iterable[Cell]) -> str:
+    return " ".join(c.plain if isinstance(c, Text) else c for c in cells).casefold()
+
+
+def plain_cells(values: Iterable[object]) -> tuple[str, ...]:
+    return tuple("" if v is None else str(v) for v in values)
+
