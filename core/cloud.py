@@ -2,6 +2,9 @@
 
 Every failure becomes one domain error from core.errors with a sentence a technician understands.
 Only reads and Idempotency-Key'd writes are retried, so a retry can never apply an operation twice.
+
+httpx is imported on the first request, not at import: a TUI that has not talked to the cloud yet
+paints without it (start-up time).
 """
 
 from __future__ import annotations
@@ -11,10 +14,9 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from core.crashpoints import crashpoint
@@ -36,6 +38,9 @@ from core.models import (
     TransferAnswer,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -52,22 +57,39 @@ class CloudClient:
         base_url: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None,
         timeout: float = 10.0,
         retries: int = 3,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        """``transport_factory`` (instead of ``transport``) builds the transport on the first request."""
         self.base_url = base_url
-        self._http = httpx.AsyncClient(
-            base_url=f"{base_url}/api/v1", transport=transport, timeout=timeout
-        )
+        self._transport = transport
+        self._transport_factory = transport_factory
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
         self._retries = retries
         self._sleep = sleep
         self._rng = rng or random.Random()
         self.requests_sent = 0
 
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            transport = self._transport
+            if transport is None and self._transport_factory is not None:
+                transport = self._transport = self._transport_factory()
+            self._client = httpx.AsyncClient(
+                base_url=f"{self.base_url}/api/v1", transport=transport, timeout=self._timeout
+            )
+        return self._client
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     # --- device calls ------------------------------------------------------------------------
 
@@ -146,6 +168,8 @@ class CloudClient:
         json: Any = None,
         idempotency_key: UUID | None = None,
     ) -> Model:
+        import httpx
+
         headers = {"Idempotency-Key": str(idempotency_key)} if idempotency_key else {}
         retryable = method == "GET" or idempotency_key is not None
         attempt = 0
@@ -206,6 +230,8 @@ async def _read_capped(response: httpx.Response) -> None:
 
 
 def _transport_reason(exc: Exception) -> str:
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return "no answer in time"
     if isinstance(exc, httpx.ConnectError):

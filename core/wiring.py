@@ -6,11 +6,9 @@ This is the one place that chooses the embedded mock cloud; the service never kn
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from core.cloud import CloudClient
 from core.errors import StoreUnavailable
@@ -19,6 +17,9 @@ from core.service import LicenseService, default_actor
 from core.settings import Settings
 from core.signing import TrustStore
 from core.store import Store
+
+if TYPE_CHECKING:
+    import httpx
 
 EMBEDDED_BASE_URL = "http://embedded-cloud"
 
@@ -43,7 +44,8 @@ def build_service(
         _trust_embedded_key(settings, trust)
         cloud = CloudClient(
             EMBEDDED_BASE_URL,
-            transport=LazyTransport(lambda: _embedded_transport(settings, store, trust, clock, rng)),
+            # Built on the first request, so start-up pays neither for httpx nor for FastAPI.
+            transport_factory=lambda: _embedded_transport(settings, store, trust, clock, rng),
             timeout=settings.timeout,
             retries=settings.retries,
         )
@@ -56,23 +58,6 @@ def build_service(
         warning_days=settings.expiry_warning_days,
         actor=default_actor(face),
     )
-
-
-class LazyTransport(httpx.AsyncBaseTransport):
-    """Builds the real transport on the first request, so start-up does not pay for it."""
-
-    def __init__(self, build: Callable[[], httpx.AsyncBaseTransport]) -> None:
-        self._build = build
-        self._inner: httpx.AsyncBaseTransport | None = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._inner is None:
-            self._inner = self._build()
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        if self._inner is not None:
-            await self._inner.aclose()
 
 
 def _trust_embedded_key(settings: Settings, trust: TrustStore) -> None:
@@ -99,6 +84,8 @@ def _embedded_transport(
     app = create_app(settings.embedded_cloud_dir, clock=clock, rng=cloud_rng, earmark_install_code=earmark)
     # The embedded demo is the one case where smartlic itself vouches for a cloud key.
     trust.add(Path(app.state.public_key_path).read_bytes())
+    import httpx
+
     return httpx.ASGITransport(app=app)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core import diagnostics, rules
+from core import rules
 from core.models import (
     LicenseKind,
     StatusLevel,
 )
-from core.settings import Settings
 from core.store import verify_audit_chain
 from core.usecases.reads import ReadsMixin
 from core.views import (
@@ -17,6 +17,9 @@ from core.views import (
     Notice,
     StatusReport,
 )
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 
 class StatusMixin(ReadsMixin):
@@ -124,6 +127,8 @@ class StatusMixin(ReadsMixin):
 
     def diagnostics(self, path: Path, settings: Settings) -> Path:
         """Write a support bundle (JSON, no secrets) to ``path``."""
+        from core import diagnostics  # importlib.metadata: only when a bundle is written
+
         with self.store.read() as tx:
             journal = tx.journal()
             audit = tx.audit_entries()
