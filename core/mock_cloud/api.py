@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
@@ -83,6 +84,30 @@ def _require_customer(tx: Tx, customer_id: UUID) -> None:
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
+def _batch_call(
+    request: Request,
+    verb: str,
+    customer_id: str,
+    install_code: str,
+    batch: LicenseIdBatch,
+    idempotency_key: str | None,
+    effect: Callable[[Tx, UUID, str], BaseModel],
+) -> Response:
+    """An activate or transfer call: validated, keyed, and applied once in one transaction."""
+    customer, code = _customer_id(customer_id), _install_code(install_code)
+    key = check_key(idempotency_key)
+    context = _context(request)
+    req_hash = request_hash(
+        "POST", f"/customers/{customer}/installs/{code}/{verb}", batch.model_dump(mode="json")
+    )
+
+    def in_transaction(tx: Tx) -> BaseModel:
+        _require_customer(tx, customer)
+        return effect(tx, customer, code)
+
+    return run_once(context.db, key, req_hash, in_transaction, verb)
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -131,18 +156,12 @@ def router() -> APIRouter:
         batch: LicenseIdBatch,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        customer, code = _customer_id(customer_id), _install_code(install_code)
-        key = check_key(idempotency_key)
         context = _context(request)
-        req_hash = request_hash(
-            "POST", f"/customers/{customer}/installs/{code}/activate", batch.model_dump(mode="json")
-        )
 
-        def effect(tx: Tx) -> BaseModel:
-            _require_customer(tx, customer)
+        def effect(tx: Tx, customer: UUID, code: str) -> BaseModel:
             return licensing.activate(tx, context.signer, customer, code, batch.license_ids, context.clock())
 
-        return run_once(context.db, key, req_hash, effect, "activate")
+        return _batch_call(request, "activate", customer_id, install_code, batch, idempotency_key, effect)
 
     @api.post("/customers/{customer_id}/installs/{install_code}/transfer", response_model=TransferAnswer)
     def transfer(
@@ -152,18 +171,12 @@ def router() -> APIRouter:
         batch: LicenseIdBatch,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        customer, code = _customer_id(customer_id), _install_code(install_code)
-        key = check_key(idempotency_key)
         context = _context(request)
-        req_hash = request_hash(
-            "POST", f"/customers/{customer}/installs/{code}/transfer", batch.model_dump(mode="json")
-        )
 
-        def effect(tx: Tx) -> BaseModel:
-            _require_customer(tx, customer)
+        def effect(tx: Tx, customer: UUID, code: str) -> BaseModel:
             return licensing.transfer(tx, customer, code, batch.license_ids, context.clock())
 
-        return run_once(context.db, key, req_hash, effect, "transfer")
+        return _batch_call(request, "transfer", customer_id, install_code, batch, idempotency_key, effect)
 
     @api.get("/customers/{customer_id}/installs/{install_code}/licenses")
     def install_view(request: Request, customer_id: str, install_code: str) -> InstallView:
