@@ -1,0 +1,84 @@
+"""The Line-API table of Download and Devices: cursor, marks, filter by typing, streaming pages."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from tui.widgets.marks import MARK_COLUMN, Selection
+from tui.widgets.vtable import VirtualTable
+
+COLUMNS = [("Sel", MARK_COLUMN), ("Device", "device"), ("Name", "name")]
+
+
+class TableApp(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.selection = Selection()
+        self.highlighted: list[str | None] = []
+
+    def compose(self) -> ComposeResult:
+        yield VirtualTable(COLUMNS, selection=self.selection, id="t")
+
+    def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
+        self.highlighted.append(event.key)
+
+
+def rows(count: int, start: int = 0) -> dict[str, tuple[str, str]]:
+    return {f"D-{i:05d}": (f"D-{i:05d}", f"Device {i}") for i in range(start, start + count)}
+
+
+async def test_cursor_marks_and_paging_over_many_rows() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_rows(rows(100_000))
+        table.focus()
+        await pilot.pause()
+        assert table.row_count == 100_000
+        await pilot.press("down", "down", "pagedown", "end")
+        assert table.cursor_key == "D-99999"
+        assert table.scroll_y >= 99_980
+        app.selection.toggle("D-99999")
+        table.refresh_key("D-99999")
+        await pilot.pause()
+        line = table.render_line(table.cursor_row - int(table.scroll_y) + 1).text
+        assert "[x]" in line and "D-99999" in line
+        await pilot.press("home")
+        assert table.cursor_key == "D-00000"
+        assert app.highlighted[-1] == "D-00000"
+
+
+async def test_filter_by_typing_narrows_and_escape_clears() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_rows(rows(1000))
+        table.focus()
+        await pilot.press("slash", "9", "9")
+        assert table.filtering and table.filter_text == "99"
+        assert table.row_count == sum(1 for key in rows(1000) if "99" in key.casefold())
+        await pilot.press("9")
+        assert {table._key_at(i) for i in range(table.row_count)} == {"D-00999"}
+        await pilot.press("backspace")
+        assert table.filter_text == "99"
+        await pilot.press("enter")
+        assert not table.filtering and table.filter_text == "99"
+        # Keys are keys again once the filter is kept: 'a' is not typed into it.
+        await pilot.press("a")
+        assert table.filter_text == "99"
+        await pilot.press("slash", "escape")
+        assert table.filter_text == "" and table.row_count == 1000
+
+
+async def test_pages_append_and_keep_the_cursor_row() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_rows(rows(10))
+        table.focus()
+        await pilot.press("down", "down")
+        table.append_rows(rows(10, start=10))
+        await pilot.pause()
+        assert table.row_count == 20 and table.cursor_key == "D-00002"
+        table.set_rows({k: v for k, v in rows(20).items() if k != "D-00001"})
+        assert table.cursor_key == "D-00002"
