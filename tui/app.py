@@ -168,12 +168,13 @@ class SmartlicApp(ErrorHandling, App[int]):
                 shown = ", ".join(
                     self.get_key_display(Binding(k.strip(), "")) for k in keys.split(",")
                 )
-                out.append((shown, binding.description or binding.action))
+                what = binding.description or binding.action
+                out.append((shown, f"{what}  [id {binding.id}]" if binding.id else what))
             return out
 
         keymap = self._keymap
         home = [
-            (keymap.get(spec.id, spec.key), f"{spec.title} — {spec.help}")
+            (keymap.get(spec.id, spec.key), f"{spec.title} — {spec.help}  [id {spec.id}]")
             for spec in [*HOME_ACTIONS, *MORE_ACTIONS, CLOSE]
         ]
         home += [("e, Enter", "Edit the Note of the highlighted license")]

@@ -22,6 +22,14 @@ from core.views import (
 
 
 class LocalChangesMixin(ServiceBase):
+    @staticmethod
+    def customer_id_problem(text: str) -> str | None:
+        """Why ``text`` would be refused by set_customer_id, for checking as the user types.
+
+        An empty value is fine: it clears the Customer ID.
+        """
+        return rules.customer_id_problem(text) if text.strip() else None
+
     def set_customer_id(self, ref: str, text: str) -> SegmentController:
         """Set (or, with an empty ``text``, clear) the segment's Customer ID."""
         customer_id = None

@@ -13,7 +13,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import Button, DataTable, Footer, Static
 
 from core.models import SegmentController
-from core.rules import customer_id_problem
+from core.service import LicenseService
 from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.confirm import ChoiceModal
 from tui.widgets.edit import EditModal
@@ -31,8 +31,8 @@ READ_ONLY = {0: "Segment Controller", 1: "Install Code"}
 
 
 def problem_or_clear(text: str) -> str | None:
-    """The rule's reason, except that an empty value is allowed: it clears the Customer ID."""
-    return None if not text.strip() else customer_id_problem(text)
+    """The service's reason to refuse ``text``; an empty value is allowed (it clears the ID)."""
+    return LicenseService.customer_id_problem(text)
 
 
 class CustomerAccountsScreen(ServiceScreen):
