@@ -207,10 +207,3 @@ def plan_provisioning(
         elif device.state is DeviceState.UNPROVISIONED:
             provision.append(device_id)
     return ProvisionPlan(provision=provision, refused=refused)
-
-
-def state_counts(devices: Iterable[Device]) -> dict[DeviceState, int]:
-    result = dict.fromkeys(DeviceState, 0)
-    for d in devices:
-        result[d.state] += 1
-    return result

@@ -356,6 +356,15 @@ class Tx:
         )
         return [_device(row) for row in rows]
 
+    def device_counts(self, install_code: str) -> dict[DeviceState, int]:
+        """How many devices of the segment are in each state, counted by SQLite."""
+        counts = dict.fromkeys(DeviceState, 0)
+        for row in self._run(
+            "SELECT state, count(*) AS n FROM devices WHERE install_code = ? GROUP BY state", (install_code,)
+        ):
+            counts[DeviceState(row["state"])] = row["n"]
+        return counts
+
     def put_devices(self, devices: Iterable[Device]) -> None:
         self._run_many(
             "INSERT INTO devices (device_id, install_code, protocol, name, seq, state) "

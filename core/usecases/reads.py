@@ -61,7 +61,7 @@ class ReadsMixin(ServiceBase):
         today = self._effective_now()[0].date()
         with self.store.read() as tx:
             return [
-                _summary(seg, tx.licenses(seg.install_code), tx.devices(seg.install_code), today)
+                _summary(seg, tx.licenses(seg.install_code), tx.device_counts(seg.install_code), today)
                 for seg in tx.segments()
             ]
 
@@ -80,10 +80,9 @@ class ReadsMixin(ServiceBase):
 
 
 def _summary(
-    seg: SegmentController, licenses: list[License], devices: list[Device], today: rules.date
+    seg: SegmentController, licenses: list[License], counts: dict[DeviceState, int], today: rules.date
 ) -> SegmentSummary:
     coverage = rules.maintenance_coverage(licenses, today)
-    counts = rules.state_counts(devices)
     next_step = None
     if coverage.capacity == 0:
         next_step = (
