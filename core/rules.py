@@ -16,6 +16,7 @@ import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 
 from core.models import Device, DeviceState, License, LicenseKind, LicenseTerms, StatusLevel
@@ -157,26 +158,46 @@ def cloud_description(terms: LicenseTerms) -> str:
 # --- devices ---------------------------------------------------------------------------------
 
 
-def relicense_order(device: Device) -> tuple[int, int, str]:
+class Ranked(Protocol):
+    """What relicensing needs to know of a device; a Device or a light row from the store."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def state(self) -> DeviceState: ...
+
+
+def relicense_order(device: Ranked) -> tuple[int, int, str]:
     return (_STATE_RANK[device.state], device.seq, device.device_id)
 
 
-def relicense(devices: Sequence[Device], capacity_: int) -> list[Device]:
-    """Devices after applying ``capacity_``: see the module docstring for the order.
+def relicense_plan(devices: Sequence[Ranked], capacity_: int) -> dict[str, DeviceState]:
+    """The devices whose state changes under ``capacity_``, with their new state.
 
-    Returns the devices in their input order; only those whose state changes are new objects.
+    See the module docstring for the order. Devices that keep their state are left out, so the
+    store writes only what changed.
     """
     ranked = sorted(devices, key=relicense_order)
-    keep = {d.device_id for d in ranked[: max(0, capacity_)]}
-    result = []
-    for d in devices:
-        if d.device_id in keep and d.state is DeviceState.UNLICENSED:
-            result.append(d.model_copy(update={"state": DeviceState.UNPROVISIONED}))
-        elif d.device_id not in keep and d.state is not DeviceState.UNLICENSED:
-            result.append(d.model_copy(update={"state": DeviceState.UNLICENSED}))
-        else:
-            result.append(d)
-    return result
+    cut = max(0, capacity_)
+    changes: dict[str, DeviceState] = {}
+    for d in ranked[:cut]:
+        if d.state is DeviceState.UNLICENSED:
+            changes[d.device_id] = DeviceState.UNPROVISIONED
+    for d in ranked[cut:]:
+        if d.state is not DeviceState.UNLICENSED:
+            changes[d.device_id] = DeviceState.UNLICENSED
+    return changes
+
+
+def relicense(devices: Sequence[Device], capacity_: int) -> list[Device]:
+    """Devices after applying ``capacity_``, in their input order; changed ones are new objects."""
+    changes = relicense_plan(devices, capacity_)
+    return [
+        d.model_copy(update={"state": changes[d.device_id]}) if d.device_id in changes else d
+        for d in devices
+    ]
 
 
 @dataclass(frozen=True)

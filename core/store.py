@@ -18,13 +18,13 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -97,6 +97,12 @@ def _plain_json(value: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise TypeError("audit detail must be a dict")
     return result
+
+
+class DeviceRank(NamedTuple):
+    device_id: str
+    seq: int
+    state: DeviceState
 
 
 # --- audit chain -----------------------------------------------------------------------------
@@ -364,6 +370,21 @@ class Tx:
         ):
             counts[DeviceState(row["state"])] = row["n"]
         return counts
+
+    def device_ranks(self, install_code: str) -> list[DeviceRank]:
+        """The little relicensing needs of each device, without building full models."""
+        return [
+            DeviceRank(row[0], row[1], DeviceState(row[2]))
+            for row in self._run(
+                "SELECT device_id, seq, state FROM devices WHERE install_code = ?", (install_code,)
+            )
+        ]
+
+    def set_device_states(self, states: Mapping[str, DeviceState]) -> None:
+        self._run_many(
+            "UPDATE devices SET state = ? WHERE device_id = ?",
+            ((state.value, device_id) for device_id, state in states.items()),
+        )
 
     def put_devices(self, devices: Iterable[Device]) -> None:
         self._run_many(

@@ -94,11 +94,11 @@ class ServiceBase:
 
     def _relicense(self, tx: Tx, install_code: str) -> int:
         """Apply the segment's capacity to its devices; returns how many changed state."""
-        devices = tx.devices(install_code)
-        after = rules.relicense(devices, rules.capacity(tx.licenses(install_code)))
-        changed = [new for old, new in zip(devices, after, strict=True) if new is not old]
-        tx.put_devices(changed)
-        return len(changed)
+        changes = rules.relicense_plan(
+            tx.device_ranks(install_code), rules.capacity(tx.licenses(install_code))
+        )
+        tx.set_device_states(changes)
+        return len(changes)
 
     def _effective_now(self) -> tuple[datetime, bool]:
         """The time expiry is judged by, and whether the clock is behind the highest time seen.
