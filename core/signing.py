@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,9 @@ class TrustStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        # Parsed keys by key id and file stamp: a batch of 500 documents reads the key once,
+        # and a key file removed or replaced is noticed at once.
+        self._parsed: dict[str, tuple[int, Ed25519PublicKey]] = {}
 
     def add(self, pem: bytes) -> str:
         key = load_public_key(pem)
@@ -147,9 +151,19 @@ class TrustStore:
         # Checked before touching the filesystem: the id comes from outside and names a file.
         well_formed = 0 < len(key_id) <= 64 and key_id.isascii() and key_id.isalnum()
         path = self.folder / f"{key_id}.pem"
-        if not well_formed or not path.is_file():
+        stamp = None
+        try:
+            if well_formed and (info := path.stat()) and stat.S_ISREG(info.st_mode):
+                stamp = info.st_mtime_ns
+        except OSError:
+            pass
+        if stamp is None:
             raise SignatureInvalid(
                 f"A license document is signed by an unknown key ({key_id[:16]!r}).",
                 hint="Add the cloud's public key with `smartlic trust add KEYFILE`.",
             )
-        return verify_with(load_public_key(path.read_bytes()), document)
+        cached = self._parsed.get(key_id)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_public_key(path.read_bytes()))
+            self._parsed[key_id] = cached
+        return verify_with(cached[1], document)
