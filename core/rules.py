@@ -19,7 +19,7 @@ from datetime import date
 from typing import Protocol
 from uuid import UUID
 
-from core.models import Device, DeviceState, License, LicenseKind, LicenseTerms, StatusLevel
+from core.models import Device, DeviceState, LicenseKind, LicenseTerms, StatusLevel
 
 DEFAULT_EXPIRING_DAYS = 60
 INSTALL_CODE_ALPHABET = string.digits + string.ascii_lowercase
@@ -64,12 +64,21 @@ def parse_customer_id(text: str) -> UUID:
 # --- capacity and maintenance ----------------------------------------------------------------
 
 
-def counts(lic: License) -> bool:
+class Standing(Protocol):
+    """What capacity and coverage need of a license: a License or a light row from the store."""
+
+    @property
+    def terms(self) -> LicenseTerms: ...
+    @property
+    def return_pending(self) -> bool: ...
+
+
+def counts(lic: Standing) -> bool:
     """A license being returned no longer counts: the device gives up first."""
     return not lic.return_pending
 
 
-def capacity(licenses: Iterable[License]) -> int:
+def capacity(licenses: Iterable[Standing]) -> int:
     """Device capacity of a segment: the sum of its active capacity licenses."""
     return sum(
         lic.terms.devices for lic in licenses if counts(lic) and lic.terms.kind is LicenseKind.CAPACITY
@@ -90,7 +99,7 @@ class Coverage:
         return max(0, self.capacity - self.covered)
 
 
-def maintenance_coverage(licenses: Sequence[License], today: date) -> Coverage:
+def maintenance_coverage(licenses: Sequence[Standing], today: date) -> Coverage:
     """How many devices unexpired maintenance covers, against the segment's capacity."""
     covered = sum(
         lic.terms.devices

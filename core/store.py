@@ -99,6 +99,11 @@ def _plain_json(value: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+class LicenseStanding(NamedTuple):
+    terms: LicenseTerms
+    return_pending: bool
+
+
 class DeviceRank(NamedTuple):
     device_id: str
     seq: int
@@ -324,6 +329,17 @@ class Tx:
         )
         return [_license(row) for row in rows]
 
+    def standings(self, install_code: str) -> list[LicenseStanding]:
+        """The terms of the segment's licenses without their documents: enough for capacity."""
+        return [
+            LicenseStanding(_terms(row), bool(row["return_pending"]))
+            for row in self._run(
+                "SELECT license_id, kind, devices, term_years, expires_on, return_pending FROM licenses "
+                "WHERE install_code = ?",
+                (install_code,),
+            )
+        ]
+
     def license(self, license_id: UUID) -> License | None:
         row = self._run("SELECT * FROM licenses WHERE license_id = ?", (str(license_id),)).fetchone()
         return None if row is None else _license(row)
@@ -498,16 +514,19 @@ def _segment(row: sqlite3.Row) -> SegmentController:
     )
 
 
-def _license(row: sqlite3.Row) -> License:
-    terms = LicenseTerms(
+def _terms(row: sqlite3.Row) -> LicenseTerms:
+    return LicenseTerms(
         license_id=UUID(row["license_id"]),
         kind=LicenseKind(row["kind"]),
         devices=row["devices"],
         term_years=row["term_years"],
         expires_on=None if row["expires_on"] is None else date.fromisoformat(row["expires_on"]),
     )
+
+
+def _license(row: sqlite3.Row) -> License:
     return License(
-        terms=terms,
+        terms=_terms(row),
         install_code=row["install_code"],
         activated_at=_from_iso(row["activated_at"]),
         note=row["note"],

@@ -95,7 +95,7 @@ class ServiceBase:
     def _relicense(self, tx: Tx, install_code: str) -> int:
         """Apply the segment's capacity to its devices; returns how many changed state."""
         changes = rules.relicense_plan(
-            tx.device_ranks(install_code), rules.capacity(tx.licenses(install_code))
+            tx.device_ranks(install_code), rules.capacity(tx.standings(install_code))
         )
         tx.set_device_states(changes)
         return len(changes)
