@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Static
 
 from core.models import Device, DeviceState
+from core.views import SegmentSummary
 from tui.screens.base import ServiceScreen, title_text
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.styles import RED, STATE_STYLE, state_text
@@ -24,18 +25,21 @@ COLUMNS = [
 ]
 
 
-def counts_line(devices: list[Device], capacity: int | None) -> Text:
+def counts_line(summary: SegmentSummary | None) -> Text:
+    """The segment's devices by state, in the seed's colours and with the state's word."""
     text = Text()
-    counts = dict.fromkeys(DeviceState, 0)
-    for device in devices:
-        counts[device.state] += 1
+    if summary is None:
+        return text
+    counts = {
+        DeviceState.UNLICENSED: summary.unlicensed,
+        DeviceState.UNPROVISIONED: summary.unprovisioned,
+        DeviceState.PROVISIONED: summary.provisioned,
+    }
     for index, state in enumerate(DeviceState):
         if index:
             text.append(" · ")
-        count = counts[state]
-        text.append(f"{count} {state.value}", style=STATE_STYLE[state])
-    if capacity is not None:
-        text.append(f" · capacity {capacity}")
+        text.append(f"{counts[state]} {state.value}", style=STATE_STYLE[state])
+    text.append(f" · capacity {summary.capacity}")
     return text
 
 
@@ -78,8 +82,8 @@ class DevicesScreen(ServiceScreen):
         self.devices = {d.device_id: d for d in devices}
         self.selection.keep_only(self.devices)
         summaries = self.guarded(self.service.summaries) or []
-        capacity = next((s.capacity for s in summaries if s.segment.install_code == self.install_code), None)
-        self.query_one("#counts", Static).update(counts_line(devices, capacity))
+        summary = next((s for s in summaries if s.segment.install_code == self.install_code), None)
+        self.query_one("#counts", Static).update(counts_line(summary))
         states = {state: state_text(state) for state in DeviceState}
         rows = {d.device_id: (d.device_id, d.protocol.value, d.name, states[d.state]) for d in devices}
         self.query_one(VirtualTable).set_rows(rows)
