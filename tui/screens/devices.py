@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -11,7 +13,8 @@ from textual.widgets import Button, Footer, Static
 
 from core.models import Device, DeviceState
 from core.views import SegmentSummary
-from tui.screens.base import ServiceScreen, title_text
+from tui.screens.base import title_text
+from tui.screens.marking import MarkingScreen
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.styles import RED, STATE_STYLE, state_text
 from tui.widgets.vtable import VirtualTable
@@ -43,7 +46,7 @@ def counts_line(summary: SegmentSummary | None) -> Text:
     return text
 
 
-class DevicesScreen(ServiceScreen):
+class DevicesScreen(MarkingScreen):
     BINDINGS = [
         Binding("space", "toggle", "Select", id="devices.toggle"),
         Binding("a", "select_all", "All", id="devices.all"),
@@ -103,29 +106,8 @@ class DevicesScreen(ServiceScreen):
             return any(d.state is DeviceState.UNPROVISIONED for d in self.devices.values()) or None
         return True
 
-    def action_toggle(self) -> None:
-        table = self.query_one(VirtualTable)
-        key = table.cursor_key
-        if key is None:
-            return
-        self.selection.toggle(key)
-        table.refresh_key(key)
-        self._count()
-
-    def action_select_all(self) -> None:
-        self.selection.set_all(self.devices)
-        self.query_one(VirtualTable).refresh_marks()
-        self._count()
-
-    def action_select_none(self) -> None:
-        self.selection.clear()
-        self.query_one(VirtualTable).refresh_marks()
-        self._count()
-
-    @on(VirtualTable.RowSelected)
-    def _selected(self, event: VirtualTable.RowSelected) -> None:
-        event.stop()
-        self.action_toggle()
+    def markable(self) -> Collection[str]:
+        return self.devices
 
     def action_provision(self) -> None:
         if not self.selection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 from rich.text import Text
@@ -13,7 +14,8 @@ from textual.widgets import Button, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from core.models import CloudLicense
-from tui.screens.base import ServiceScreen, title_text
+from tui.screens.base import title_text
+from tui.screens.marking import MarkingScreen
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.styles import RED
 from tui.widgets.vtable import VirtualTable
@@ -27,7 +29,7 @@ COLUMNS = [
 ]
 
 
-class DownloadScreen(ServiceScreen):
+class DownloadScreen(MarkingScreen):
     BINDINGS = [
         Binding("space", "toggle", "Select", id="download.toggle"),
         Binding("a", "select_all", "All", id="download.all"),
@@ -184,11 +186,6 @@ class DownloadScreen(ServiceScreen):
     def _highlighted(self, _event: VirtualTable.RowHighlighted) -> None:
         self._show_detail()
 
-    @on(VirtualTable.RowSelected)
-    def _selected(self, event: VirtualTable.RowSelected) -> None:
-        event.stop()
-        self.action_toggle()
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("toggle", "select_all", "select_none"):
             return bool(self.offer) and not self.activating
@@ -198,23 +195,11 @@ class DownloadScreen(ServiceScreen):
 
     # --- selection ---------------------------------------------------------------------------
 
-    def action_toggle(self) -> None:
-        key = self.query_one(VirtualTable).cursor_key
-        if key is None or self.activating or key not in self.offer:
-            return
-        self.selection.toggle(key)
-        self.query_one(VirtualTable).refresh_key(key)
-        self._count()
+    def markable(self) -> Collection[str]:
+        return self.offer
 
-    def action_select_all(self) -> None:
-        self.selection.set_all(self.offer)
-        self.query_one(VirtualTable).refresh_marks()
-        self._count()
-
-    def action_select_none(self) -> None:
-        self.selection.clear()
-        self.query_one(VirtualTable).refresh_marks()
-        self._count()
+    def marking_allowed(self) -> bool:
+        return not self.activating
 
     # --- activation --------------------------------------------------------------------------
 
