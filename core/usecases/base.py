@@ -28,6 +28,7 @@ from core.store import Store, Tx
 Progress = Callable[[str, float], None]
 TRUSTED_TIME_KEY = "trusted_time"
 CLOCK_TOLERANCE = timedelta(hours=24)
+TIME_RECORD_STEP = timedelta(minutes=1)
 
 
 def quiet(_message: str, _fraction: float) -> None:
@@ -118,8 +119,14 @@ class ServiceBase:
         """Record the clock as seen (monitoring calls status daily); skipped in read-only mode."""
         if self.store.read_only:
             return
+        now = self.clock()
+        with self.store.read() as tx:
+            seen = tx.meta_get(TRUSTED_TIME_KEY)
+        # Every TUI refresh asks for status: take the write lock only when the record is stale.
+        if seen and now - datetime.fromisoformat(seen) < TIME_RECORD_STEP:
+            return
         with self.store.write() as tx:
-            raise_trusted_time(tx, self.clock())
+            raise_trusted_time(tx, now)
 
     def _audit(self, tx: Tx, operation: str, install_code: str | None, detail: dict, result: str) -> None:
         raise_trusted_time(tx, self.clock())
