@@ -215,9 +215,7 @@ class ProvisionPlan:
     refused: dict[str, str]
 
 
-def plan_provisioning(
-    devices: Sequence[Device], device_ids: Sequence[str] | None
-) -> ProvisionPlan:
+def plan_provisioning(devices: Sequence[Ranked], device_ids: Sequence[str] | None) -> ProvisionPlan:
     """Which devices to provision. ``None`` means every licensed unprovisioned device.
 
     Unlicensed or unknown devices are refused with the reason; provisioned ones are left alone.

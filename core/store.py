@@ -392,7 +392,8 @@ class Tx:
         return [
             DeviceRank(row[0], row[1], DeviceState(row[2]))
             for row in self._run(
-                "SELECT device_id, seq, state FROM devices WHERE install_code = ?", (install_code,)
+                "SELECT device_id, seq, state FROM devices WHERE install_code = ? ORDER BY seq",
+                (install_code,),
             )
         ]
 

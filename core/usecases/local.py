@@ -72,14 +72,8 @@ class LocalChangesMixin(ServiceBase):
         """Provision the given devices, or (``None``) every licensed unprovisioned one."""
         with self.store.write() as tx:
             seg = find_segment(tx, ref)
-            devices = tx.devices(seg.install_code)
-            plan = rules.plan_provisioning(devices, device_ids)
-            chosen = set(plan.provision)
-            tx.put_devices(
-                d.model_copy(update={"state": DeviceState.PROVISIONED})
-                for d in devices
-                if d.device_id in chosen
-            )
+            plan = rules.plan_provisioning(tx.device_ranks(seg.install_code), device_ids)
+            tx.set_device_states(dict.fromkeys(plan.provision, DeviceState.PROVISIONED))
             self._audit(
                 tx,
                 "provision",
