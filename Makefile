@@ -13,7 +13,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# compileall: start from byte-compiled modules even where PYTHONDONTWRITEBYTECODE is set.
 run: $(STAMP)
+	@$(BIN)/python -m compileall -q core tui >/dev/null
 	$(BIN)/smartlic
 
 lint: $(STAMP)

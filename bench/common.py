@@ -129,6 +129,9 @@ def child_env() -> dict[str, str]:
     for var in ("SMARTLIC_CLOUD_URL", "SMARTLIC_CONFIG", "SMARTLIC_KEYS", "SMARTLIC_DATA_DIR"):
         env.pop(var, None)
     env["SMARTLIC_CONFIG"] = "/nonexistent/smartlic-bench.toml"
+    # Measure what an installed smartlic does: it runs from byte-compiled modules, as textual's
+    # already are in site-packages. Without this, our own modules are compiled on every start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
