@@ -18,7 +18,7 @@ Clock = Callable[[], datetime]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class LicenseKind(StrEnum):
@@ -162,7 +162,7 @@ class InstallView(Frozen):
 class Problem(BaseModel):
     """RFC 9457 problem document with a stable machine-readable code."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     type: str = "about:blank"
     title: str
     status: int

@@ -6,18 +6,14 @@ The file is ``$SMARTLIC_CONFIG`` if set, else ``$XDG_CONFIG_HOME/smartlic/config
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import ConfigError
 
@@ -38,8 +34,10 @@ def config_file() -> Path:
     return Path(explicit) if explicit else _xdg("XDG_CONFIG_HOME", ".config") / "smartlic" / "config.toml"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+class Settings(BaseModel):
+    # Plain pydantic, read by load_settings(): pydantic-settings costs ~70 ms of imports (its CLI
+    # source pulls in argparse and importlib.metadata), a quarter of a bare Textual app's start-up.
+    model_config = ConfigDict(extra="forbid")
 
     cloud_url: str | None = Field(
         default=None, description="License cloud base URL; unset means the embedded demo cloud"
@@ -64,17 +62,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
-
     @property
     def store_path(self) -> Path:
         return self.data_dir / "smartlic.db"
@@ -97,14 +84,47 @@ def _setting_name(loc: tuple[Any, ...]) -> str:
     return f"{ENV_PREFIX}{field.upper()} (or `{field}` in {config_file()})"
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings, or one ConfigError naming the setting that is wrong."""
+def _file_values() -> dict[str, Any]:
     try:
-        return Settings(**overrides)
+        with config_file().open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+
+
+def _env_values() -> dict[str, Any]:
+    """``SMARTLIC_<FIELD>`` (any case) for each field; lists and tables are given as JSON."""
+    environ = {name.upper(): value for name, value in os.environ.items()}
+    values: dict[str, Any] = {}
+    for field, info in Settings.model_fields.items():
+        var = f"{ENV_PREFIX}{field.upper()}"
+        if var not in environ:
+            continue
+        raw = environ[var]
+        if typing.get_origin(info.annotation) in (list, dict):
+            try:
+                values[field] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"Invalid setting {_setting_name((field,))}: not valid JSON ({exc.msg})."
+                ) from exc
+        else:
+            values[field] = raw
+    return values
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings, or one ConfigError naming the setting that is wrong.
+
+    Precedence: keyword overrides, then environment variables, then the file, then defaults.
+    """
+    try:
+        return Settings(**{**_file_values(), **_env_values(), **overrides})
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"Invalid setting {_setting_name(first['loc'])}: {first['msg']}.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The settings file {config_file()} is not valid TOML: {exc}.") from exc
-    except OSError as exc:
-        raise ConfigError(f"The settings file {config_file()} cannot be read: {exc.strerror}.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise ConfigError(f"The settings file {config_file()} cannot be read: {reason}.") from exc

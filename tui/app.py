@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
@@ -19,13 +20,11 @@ from core.service import LicenseService
 from core.settings import Settings
 from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS
 from tui.screens.base import ServiceScreen
-from tui.screens.customer_accounts import CustomerAccountsScreen
-from tui.screens.devices import DevicesScreen
-from tui.screens.download import DownloadScreen
-from tui.screens.help import HelpScreen, Section
 from tui.screens.manage_licenses import ManageLicensesScreen
 from tui.widgets.errors import ErrorHandling
-from tui.widgets.picker import SegmentPicker
+
+if TYPE_CHECKING:
+    from tui.screens.help import Section
 
 log = logging.getLogger("smartlic.tui")
 
@@ -115,8 +114,8 @@ class SmartlicApp(ErrorHandling, App[int]):
     def run_home_action(self, action: str) -> None:
         """Run a Manage Licenses action from anywhere (the command palette): go home first."""
         screen = self.screen
-        if isinstance(screen, CustomerAccountsScreen) and screen.has_unsaved:
-            screen.leave(lambda: self.run_home_action(action))
+        if _has_unsaved(screen):
+            screen.leave(lambda: self.run_home_action(action))  # type: ignore[attr-defined]
             return
         home = self.home()
         while self.screen is not home and len(self.screen_stack) > 2:
@@ -135,6 +134,8 @@ class SmartlicApp(ErrorHandling, App[int]):
         elif len(segments) == 1:
             then(segments[0].install_code)
         else:
+            from tui.widgets.picker import SegmentPicker
+
             self.push_screen(
                 SegmentPicker(purpose, segments, default), lambda code: then(code) if code else None
             )
@@ -143,8 +144,8 @@ class SmartlicApp(ErrorHandling, App[int]):
 
     def action_request_quit(self) -> None:
         screen = self.screen
-        if isinstance(screen, CustomerAccountsScreen) and screen.has_unsaved:
-            screen.leave(lambda: self.exit(0))
+        if _has_unsaved(screen):
+            screen.leave(lambda: self.exit(0))  # type: ignore[attr-defined]
         else:
             self.exit(0)
 
@@ -154,11 +155,17 @@ class SmartlicApp(ErrorHandling, App[int]):
             action()
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.help_sections()))
 
     def help_sections(self) -> list[Section]:
+        from tui.screens.customer_accounts import CustomerAccountsScreen
+        from tui.screens.devices import DevicesScreen
+        from tui.screens.download import DownloadScreen
+
         def rows(bindings: list) -> list[tuple[str, str]]:
             out = []
             for binding in bindings:
@@ -197,6 +204,11 @@ class SmartlicApp(ErrorHandling, App[int]):
             ("Everywhere", [*rows(self.BINDINGS), ("ctrl+p", "Command palette: every action by name"),
                             ("tab, shift+tab", "Move between the table and the buttons")]),
         ]
+
+
+def _has_unsaved(screen: object) -> bool:
+    """Manage Customer Accounts with unsaved edits: leaving it must ask first."""
+    return bool(getattr(screen, "has_unsaved", False))
 
 
 def run_tui(settings: Settings) -> int:

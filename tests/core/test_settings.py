@@ -73,3 +73,31 @@ def test_broken_toml_and_unknown_key(tmp_path, monkeypatch) -> None:
     cfg.write_text("colour = 'red'")
     with pytest.raises(ConfigError, match="COLOUR"):
         load_settings()
+
+
+def test_lists_and_tables_come_from_the_environment_as_json(monkeypatch) -> None:
+    monkeypatch.setenv("SMARTLIC_EXPIRY_WARNING_DAYS", "[90, 14]")
+    monkeypatch.setenv("smartlic_keys", '{"download": "ctrl+d"}')
+    s = load_settings()
+    assert s.expiry_warning_days == [90, 14]
+    assert s.keys == {"download": "ctrl+d"}
+
+
+def test_a_list_that_is_not_json_names_the_setting(monkeypatch) -> None:
+    monkeypatch.setenv("SMARTLIC_EXPIRY_WARNING_DAYS", "90,14")
+    with pytest.raises(ConfigError, match=r"SMARTLIC_EXPIRY_WARNING_DAYS.*not valid JSON"):
+        load_settings()
+
+
+def test_overrides_win_over_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("SMARTLIC_RETRIES", "5")
+    assert load_settings(retries=1).retries == 1
+    assert load_settings().retries == 5
+
+
+def test_a_settings_file_that_is_not_text_is_one_clear_error(tmp_path, monkeypatch) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_bytes(b"\xff\xfe timeout = 3")
+    monkeypatch.setenv("SMARTLIC_CONFIG", str(cfg))
+    with pytest.raises(ConfigError, match=r"c\.toml"):
+        load_settings()

@@ -18,7 +18,6 @@ from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS, bindings
 from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.edit import EditModal
 from tui.widgets.message import MessageModal
-from tui.widgets.path import PathModal, shorten
 from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, status_text
 
 COLUMNS = [
@@ -128,17 +127,16 @@ class ManageLicensesScreen(ServiceScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # No refresh_data() here: ScreenResume follows Mount on the first push and reads the service.
         self.query_one("#progress-row").display = False
-        self.refresh_data()
         self.query_one(DataTable).focus()
 
     # --- data --------------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
-        summaries = self.guarded(self.service.summaries) or []
-        rows = self.guarded(self.service.license_rows) or []
-        self.query_one("#summary", Static).update(summary_table(summaries))
         report = self.guarded(self.service.status)
+        rows = self.guarded(self.service.license_rows) or []
+        self.query_one("#summary", Static).update(summary_table(report.segments if report else []))
         self.notices = [n for n in report.warnings if n.kind in BANNER_KINDS] if report else []
         banner = self.query_one("#banner", Static)
         banner.update(banner_text(self.notices))
@@ -248,6 +246,8 @@ class ManageLicensesScreen(ServiceScreen):
         )
 
     def action_add_license(self) -> None:
+        from tui.widgets.path import PathModal
+
         intro = Text(
             "The license file from the License Customer Portal (offline activation): every license "
             "in it is activated on the controller it was made for, or none is."
@@ -291,6 +291,8 @@ class ManageLicensesScreen(ServiceScreen):
         )
 
     def _ask_request_path(self, code: str) -> None:
+        from tui.widgets.path import PathModal, shorten
+
         seg = self.service.segment(code)
         intro = Text(
             f"smartlic writes a signed request file for {seg.name} ({code}). A new request replaces "
@@ -339,6 +341,8 @@ class ManageLicensesScreen(ServiceScreen):
         )
 
     def _ask_receipt_path(self, code: str) -> None:
+        from tui.widgets.path import PathModal
+
         seg = self.service.segment(code)
         intro = Text(
             f"Where should the return receipt of {seg.name} ({code}) go? Nothing is returned yet: "
@@ -358,6 +362,7 @@ class ManageLicensesScreen(ServiceScreen):
 
     def _confirm_offline_return(self, code: str, path: Path) -> None:
         from tui.screens.transfer import OfflineReturnModal
+        from tui.widgets.path import shorten
 
         rows = [r for r in self.rows.values() if r.install_code == code]
 
@@ -371,6 +376,8 @@ class ManageLicensesScreen(ServiceScreen):
 
     @work(exclusive=True, exit_on_error=False, group="offline")
     async def run_offline_return(self, code: str, path: Path) -> None:
+        from tui.widgets.path import shorten
+
         try:
             receipt = self.service.offline_return(code, path)
         finally:
