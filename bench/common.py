@@ -50,6 +50,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.0f} B"
     if unit == "MB":
         return f"{value:.0f} MB"
+    if unit == "x":
+        return f"{value:.1f} paints"
     return f"{value:g} {unit}".strip()
 
 

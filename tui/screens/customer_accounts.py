@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.coordinate import Coordinate
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from core.models import SegmentController
 from core.service import LicenseService
 from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.confirm import ChoiceModal
 from tui.widgets.edit import EditModal
+from tui.widgets.footer import SteadyFooter
 from tui.widgets.styles import YELLOW, plain
 
 COLUMNS = [
@@ -63,7 +64,7 @@ class CustomerAccountsScreen(ServiceScreen):
             yield Button("Save Changes (s)", id="save", compact=True)
             yield Button("Discard Changes (x)", id="discard", compact=True)
             yield Button("BACK (b)", id="back", compact=True)
-        yield Footer(compact=True)
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.refresh_data()

@@ -10,13 +10,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
-from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
+from textual.widgets import Button, DataTable, ProgressBar, Static
 
 from core.models import StatusLevel
 from core.views import AddLicenseResult, LicenseRow, Notice, SegmentSummary
 from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS, bindings
 from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.edit import EditModal
+from tui.widgets.footer import SteadyFooter
 from tui.widgets.message import MessageModal
 from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, status_text
 
@@ -124,7 +125,7 @@ class ManageLicensesScreen(ServiceScreen):
         with Grid(id="actions", classes="actions"):
             for spec in [*HOME_ACTIONS, CLOSE]:
                 yield Button(f"{spec.title} ({spec.key})", id=f"do-{spec.id}", compact=True)
-        yield Footer(compact=True)
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         # No refresh_data() here: ScreenResume follows Mount on the first push and reads the service.
@@ -150,6 +151,7 @@ class ManageLicensesScreen(ServiceScreen):
         )
         empty.display = not rows
         table.display = bool(rows)
+        self.query_one("#detail", Static).display = bool(rows)
         self._show_detail()
         self.refresh_bindings()
 
@@ -161,7 +163,7 @@ class ManageLicensesScreen(ServiceScreen):
         row = self.highlighted()
         detail = self.query_one("#detail", Static)
         if row is None:
-            detail.update("")
+            detail.update("", layout=False)
             return
         text = Text(f"{row.segment_name} ({row.install_code}) · ", style="bold")
         text.append(f"License ID {row.license_id}")
@@ -170,7 +172,7 @@ class ManageLicensesScreen(ServiceScreen):
             text.append(f" · expires {row.expires_on.isoformat()}")
         text.append(" · Note: ")
         text.append(row.note or "(none, e edits)", style="" if row.note else "dim")
-        detail.update(text)
+        detail.update(text, layout=False)  # its height is fixed (app.tcss)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
