@@ -2,24 +2,69 @@
 
 The trust store is a folder of public keys named by key id. Only an explicit local step writes it
 (``TrustStore.add``); nothing that arrives over the network does.
+
+``cryptography`` is imported on first use (:func:`_crypto`), not at import: it costs 20-30 ms,
+and the TUI paints its first screen without signing or verifying anything.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.errors import SignatureInvalid
 from core.models import SignedDocument
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+# Below this many documents a batch is verified in the calling thread: starting threads costs more
+# than it saves.
+PARALLEL_FROM = 64
+# OpenSSL's Ed25519 does its arithmetic without the GIL (verifying 500 documents: 100 ms in one
+# thread, 53 ms in two on a 2-core machine).
+MAX_THREADS = 4
+
+
+@functools.cache
+def _crypto() -> SimpleNamespace:
+    """The parts of ``cryptography`` this module uses, imported once, on first use."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+    return SimpleNamespace(
+        InvalidSignature=InvalidSignature,
+        serialization=serialization,
+        Ed25519PrivateKey=Ed25519PrivateKey,
+        Ed25519PublicKey=Ed25519PublicKey,
+    )
+
+
+def in_threads(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item]) -> list[Result]:
+    """``work(items)``, split into contiguous slices run in a few threads when ``items`` is large.
+
+    Only for work that spends most of its time outside the GIL: Ed25519 verifying. (Signing is
+    too quick for it: the Python around each signature then dominates.)
+    """
+    workers = min(MAX_THREADS, os.cpu_count() or 1, len(items) // PARALLEL_FROM)
+    if workers < 2:
+        return work(items)
+    size = -(-len(items) // workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ed25519") as pool:
+        parts = pool.map(work, [items[i : i + size] for i in range(0, len(items), size)])
+        return [result for part in parts for result in part]
 
 
 def canonical_json(value: Any) -> bytes:
@@ -28,22 +73,25 @@ def canonical_json(value: Any) -> bytes:
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
+    serialization = _crypto().serialization
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
+    serialization = _crypto().serialization
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:
+    crypto = _crypto()
     try:
-        key = serialization.load_pem_public_key(pem)
+        key = crypto.serialization.load_pem_public_key(pem)
     except ValueError as exc:
         raise SignatureInvalid("The key file is not a PEM public key.") from exc
-    if not isinstance(key, Ed25519PublicKey):
+    if not isinstance(key, crypto.Ed25519PublicKey):
         raise SignatureInvalid("The key file holds a key that is not Ed25519.")
     return key
 
@@ -70,15 +118,16 @@ class Signer:
 
     @classmethod
     def generate(cls) -> Signer:
-        return cls(Ed25519PrivateKey.generate())
+        return cls(_crypto().Ed25519PrivateKey.generate())
 
     @classmethod
     def from_pem(cls, pem: bytes, source: str = "the key") -> Signer:
+        crypto = _crypto()
         try:
-            key = serialization.load_pem_private_key(pem, password=None)
+            key = crypto.serialization.load_pem_private_key(pem, password=None)
         except ValueError as exc:
             raise SignatureInvalid(f"{source} is not a PEM private key.") from exc
-        if not isinstance(key, Ed25519PrivateKey):
+        if not isinstance(key, crypto.Ed25519PrivateKey):
             raise SignatureInvalid(f"{source} does not hold an Ed25519 private key.")
         return cls(key)
 
@@ -92,6 +141,7 @@ class Signer:
         return signer
 
     def private_pem(self) -> bytes:
+        serialization = _crypto().serialization
         return self._key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -112,7 +162,7 @@ def verify_with(public_key: Ed25519PublicKey, document: SignedDocument) -> dict[
     try:
         signature = base64.b64decode(document.signature, validate=True)
         public_key.verify(signature, canonical_json(document.payload))
-    except (InvalidSignature, ValueError) as exc:
+    except (_crypto().InvalidSignature, ValueError) as exc:
         raise SignatureInvalid(
             "A license document's signature does not verify: it was altered or forged.",
             hint="Nothing was stored. Run the operation again; if it repeats, contact support.",
@@ -147,7 +197,25 @@ class TrustStore:
 
     def verify(self, document: SignedDocument) -> dict[str, Any]:
         """The payload of ``document`` if a trusted key signed it, else SignatureInvalid."""
-        key_id = document.key_id
+        return verify_with(self._trusted_key(document.key_id), document)
+
+    def verify_batch(self, documents: Sequence[SignedDocument]) -> list[dict[str, Any] | SignatureInvalid]:
+        """Per document, in order: its payload, or the SignatureInvalid ``verify`` would raise.
+
+        Each key file is read once per batch (a batch is one moment); the signatures are checked
+        in a few threads when the batch is large, as OpenSSL does the curve arithmetic without
+        the GIL. Returning the errors in place lets a caller refuse in document order.
+        """
+        keys: dict[str, Ed25519PublicKey | SignatureInvalid] = {}
+        for key_id in {document.key_id for document in documents}:
+            try:
+                keys[key_id] = self._trusted_key(key_id)
+            except SignatureInvalid as exc:
+                keys[key_id] = exc
+        return in_threads(_verify_jobs, [(keys[document.key_id], document) for document in documents])
+
+    def _trusted_key(self, key_id: str) -> Ed25519PublicKey:
+        """The parsed key of ``key_id`` from the trust store, else SignatureInvalid."""
         # Checked before touching the filesystem: the id comes from outside and names a file.
         well_formed = 0 < len(key_id) <= 64 and key_id.isascii() and key_id.isalnum()
         path = self.folder / f"{key_id}.pem"
@@ -166,4 +234,19 @@ class TrustStore:
         if cached is None or cached[0] != stamp:
             cached = (stamp, load_public_key(path.read_bytes()))
             self._parsed[key_id] = cached
-        return verify_with(cached[1], document)
+        return cached[1]
+
+
+def _verify_jobs(
+    jobs: Sequence[tuple[Ed25519PublicKey | SignatureInvalid, SignedDocument]],
+) -> list[dict[str, Any] | SignatureInvalid]:
+    results: list[dict[str, Any] | SignatureInvalid] = []
+    for key, document in jobs:
+        if isinstance(key, SignatureInvalid):
+            results.append(key)
+            continue
+        try:
+            results.append(verify_with(key, document))
+        except SignatureInvalid as exc:
+            results.append(exc)
+    return results

@@ -12,10 +12,11 @@ inventory, ``install_code`` NULL means it is not active anywhere (available for 
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
@@ -246,6 +247,14 @@ class Tx:
         ).fetchone()
         return None if row is None else _license(row)
 
+    def licenses_by_id(self, license_ids: Iterable[UUID]) -> dict[UUID, LicenseRecord]:
+        """The records of those ``license_ids`` that exist, in one query (a batch of 500 is one)."""
+        rows = self._conn.execute(
+            f"SELECT {_LICENSE_COLUMNS} FROM licenses WHERE license_id IN (SELECT value FROM json_each(?))",
+            (json.dumps([str(i) for i in license_ids]),),
+        ).fetchall()
+        return {record.license_id: record for record in map(_license, rows)}
+
     def available_licenses(
         self, customer_id: UUID, *, for_install_code: str | None, offset: int, limit: int
     ) -> tuple[list[LicenseRecord], int]:
@@ -296,6 +305,14 @@ class Tx:
         self._conn.execute(
             "UPDATE licenses SET install_code = ?, transfer_date = ? WHERE license_id = ?",
             (install_code, transfer_date.isoformat(), str(license_id)),
+        )
+
+    def set_install_codes(self, changes: Iterable[tuple[UUID, str | None]], transfer_date: date) -> None:
+        """``set_install_code`` for many licenses in one statement."""
+        day = transfer_date.isoformat()
+        self._conn.executemany(
+            "UPDATE licenses SET install_code = ?, transfer_date = ? WHERE license_id = ?",
+            ((install_code, day, str(license_id)) for license_id, install_code in changes),
         )
 
     def assign_to_customer(self, license_id: UUID, customer_id: UUID, transfer_date: date) -> None:

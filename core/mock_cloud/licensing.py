@@ -5,6 +5,7 @@ Each function works inside the caller's transaction, so a whole batch is one all
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
@@ -39,10 +40,15 @@ def cloud_license(record: LicenseRecord) -> CloudLicense:
 def grant_document(
     signer: Signer, record: LicenseRecord, customer_id: UUID, install_code: str, now: datetime
 ) -> SignedDocument:
+    return signer.sign(grant_payload(record, customer_id, install_code, now))
+
+
+def grant_payload(record: LicenseRecord, customer_id: UUID, install_code: str, now: datetime) -> dict:
+    """What a license document signs: the record's terms bound to the customer and install code."""
     grant = LicenseGrant(
         **record.terms().model_dump(), customer_id=customer_id, install_code=install_code, issued_at=now
     )
-    return signer.sign(grant.model_dump(mode="json"))
+    return grant.model_dump(mode="json")
 
 
 def activation_refusal(record: LicenseRecord, install_code: str, now: datetime) -> tuple[str, str] | None:
@@ -70,11 +76,16 @@ def activation_refusal(record: LicenseRecord, install_code: str, now: datetime) 
 def activate(
     tx: Tx, signer: Signer, customer_id: UUID, install_code: str, license_ids: Sequence[UUID], now: datetime
 ) -> ActivationAnswer:
-    results: list[ActivationOutcome] = []
+    """One outcome per id, in order, as if the ids were taken one by one (a license named twice
+    sees its first activation), but the batch is read and written in one statement each."""
+    records = tx.licenses_by_id(license_ids)
+    repeated = _repeated(license_ids)
+    bind: list[tuple[UUID, str | None]] = []
+    slots: list[ActivationOutcome | dict] = []  # a refusal, or the payload to sign
     for license_id in license_ids:
-        record = tx.license(license_id)
+        record = records.get(license_id)
         if record is None or record.customer_id != customer_id:
-            results.append(
+            slots.append(
                 ActivationOutcome(
                     license_id=license_id, ok=False, code="license_not_found", reason=_NOT_FOUND
                 )
@@ -83,22 +94,35 @@ def activate(
         refusal = activation_refusal(record, install_code, now)
         if refusal is not None:
             code, reason = refusal
-            results.append(ActivationOutcome(license_id=license_id, ok=False, code=code, reason=reason))
+            slots.append(ActivationOutcome(license_id=license_id, ok=False, code=code, reason=reason))
             continue
         if record.install_code is None:
-            tx.set_install_code(license_id, install_code, now.date())
+            bind.append((license_id, install_code))
+            if license_id in repeated:
+                records[license_id] = _moved(record, install_code, now)
         # Already active here: answer ok again with a fresh document, so a lost answer heals.
-        document = grant_document(signer, record, customer_id, install_code, now)
-        results.append(ActivationOutcome(license_id=license_id, ok=True, document=document))
+        slots.append(grant_payload(record, customer_id, install_code, now))
+    tx.set_install_codes(bind, now.date())
+    documents = iter([signer.sign(slot) for slot in slots if isinstance(slot, dict)])
+    results = [
+        ActivationOutcome(license_id=license_id, ok=True, document=next(documents))
+        if isinstance(slot, dict)
+        else slot
+        for license_id, slot in zip(license_ids, slots, strict=True)
+    ]
     return ActivationAnswer(results=results)
 
 
 def transfer(
     tx: Tx, customer_id: UUID, install_code: str, license_ids: Sequence[UUID], now: datetime
 ) -> TransferAnswer:
+    """One outcome per id, in order; one read and one write for the batch, as ``activate``."""
+    records = tx.licenses_by_id(license_ids)
+    repeated = _repeated(license_ids)
+    unbind: list[tuple[UUID, str | None]] = []
     results: list[TransferOutcome] = []
     for license_id in license_ids:
-        record = tx.license(license_id)
+        record = records.get(license_id)
         if record is None or record.customer_id != customer_id:
             results.append(
                 TransferOutcome(license_id=license_id, ok=False, code="license_not_found", reason=_NOT_FOUND)
@@ -113,9 +137,22 @@ def transfer(
                 )
             )
         else:
-            tx.set_install_code(license_id, None, now.date())
+            unbind.append((license_id, None))
+            if license_id in repeated:
+                records[license_id] = _moved(record, None, now)
             results.append(TransferOutcome(license_id=license_id, ok=True))
+    tx.set_install_codes(unbind, now.date())
     return TransferAnswer(results=results)
+
+
+def _repeated(license_ids: Sequence[UUID]) -> set[UUID]:
+    """The ids named more than once in a batch: later mentions must see the earlier change."""
+    return {license_id for license_id, count in Counter(license_ids).items() if count > 1}
+
+
+def _moved(record: LicenseRecord, install_code: str | None, now: datetime) -> LicenseRecord:
+    """``record`` as ``set_install_code`` leaves it, for the rest of the batch to see."""
+    return record.model_copy(update={"install_code": install_code, "transfer_date": now.date()})
 
 
 def install_documents(

@@ -81,7 +81,10 @@ class ServiceBase:
         return seg
 
     def _verify_grant(self, document: SignedDocument, seg: SegmentController) -> LicenseGrant:
-        payload = self.trust.verify(document)
+        return self._grant_for(self.trust.verify(document), seg)
+
+    def _grant_for(self, payload: dict, seg: SegmentController) -> LicenseGrant:
+        """The grant in a verified ``payload``, if it is bound to ``seg`` and its customer."""
         try:
             grant = LicenseGrant.model_validate(payload)
         except ValidationError as exc:

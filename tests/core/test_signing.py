@@ -75,3 +75,29 @@ def test_key_is_kept_private_and_reloaded(tmp_path) -> None:
 def test_trust_store_refuses_non_key(tmp_path) -> None:
     with pytest.raises(SignatureInvalid):
         TrustStore(tmp_path).add(b"hello")
+
+
+@pytest.mark.parametrize("count", [3, 300])  # 300: verified in several threads
+def test_batch_verification_answers_each_document_in_order(signer_and_trust, count: int) -> None:
+    signer, trust = signer_and_trust
+    docs = [signer.sign({**GRANT.model_dump(mode="json"), "devices": n + 1}) for n in range(count)]
+    forged = docs[1].model_copy(update={"payload": {**docs[1].payload, "devices": 10_000}})
+    stranger = Signer.generate().sign(GRANT.model_dump(mode="json"))
+    batch = [docs[0], forged, stranger, *docs[2:]]
+    results = trust.verify_batch(batch)
+    assert len(results) == len(batch)
+    assert results[0] == docs[0].payload
+    assert isinstance(results[1], SignatureInvalid)
+    assert isinstance(results[2], SignatureInvalid) and "unknown key" in str(results[2])
+    assert results[3:] == [d.payload for d in docs[2:]]
+    assert trust.verify_batch([]) == []
+
+
+def test_signing_module_leaves_cryptography_for_first_use() -> None:
+    # Start-up time: the TUI imports core.signing before it has anything to sign or verify.
+    import subprocess
+    import sys
+
+    code = "import sys, core.signing, core.offline; print('cryptography' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -498,3 +498,24 @@ def test_fault_spec_parsing() -> None:
     for bad in ("fail", "fail=x", "oops=1", "fail=-1"):
         with pytest.raises(ValueError):
             Faults.parse(bad)
+
+
+async def test_batch_naming_a_license_twice_answers_as_one_by_one(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    # The batch is read and written in one statement each; a repeated id must still see the
+    # earlier change of the same batch.
+    items = await all_available(client, app)
+    first, second = items[0].license_id, items[1].license_id
+    answer = ActivationAnswer.model_validate(
+        (await post(client, app, HERE, "activate", [first, second, first], "op-twice-a")).json()
+    )
+    assert [(r.license_id, r.ok) for r in answer.results] == [(first, True), (second, True), (first, True)]
+    with app.state.db.read() as tx:
+        assert {r.install_code for r in tx.licenses_by_id([first, second]).values()} == {HERE}
+    returned = TransferAnswer.model_validate(
+        (await post(client, app, HERE, "transfer", [first, first, second], "op-twice-t")).json()
+    )
+    assert [(r.ok, r.code) for r in returned.results] == [(True, None), (False, "not_bound"), (True, None)]
+    with app.state.db.read() as tx:
+        assert {r.install_code for r in tx.licenses_by_id([first, second]).values()} == {None}
