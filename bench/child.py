@@ -58,7 +58,7 @@ def startup_ours(data_dir: str, size: tuple[int, int]) -> None:
     os.environ["SMARTLIC_DATA_DIR"] = data_dir
     from tui import cli
 
-    args = cli.build_parser().parse_args([])
+    args = cli.parse_args([])
     assert args.command is None
     settings = cli.load_settings()
     cli._setup_logging(settings)

@@ -67,8 +67,14 @@ def _trust_embedded_key(settings: Settings, trust: TrustStore) -> None:
     not talked to the embedded cloud yet.
     """
     key = settings.embedded_cloud_dir / "cloud_key.pub"
-    if key.is_file():
-        trust.add(key.read_bytes())
+    if not key.is_file():
+        return
+    pem = key.read_bytes()
+    # Already trusted (the same PEM bytes are in the trust store): skip parsing the key, which would
+    # load cryptography on every start-up.
+    trusted = settings.trust_dir.glob("*.pem") if settings.trust_dir.is_dir() else []
+    if not any(path.read_bytes() == pem for path in trusted):
+        trust.add(pem)
 
 
 def _embedded_transport(

@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 operation refused or failed, 2 usage or configuration error,
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
@@ -14,6 +13,8 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from core.errors import InvalidInput, SmartlicError
@@ -22,7 +23,10 @@ from core.settings import Settings, load_settings
 from core.views import Failure
 from tui.cli_output import emit_json, error_line, say, table
 
-Handler = Callable[[LicenseService, argparse.Namespace], Awaitable[int]]
+if TYPE_CHECKING:
+    import argparse
+
+Handler = Callable[[LicenseService, "argparse.Namespace"], Awaitable[int]]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -325,6 +329,8 @@ def _progress(args: argparse.Namespace) -> Callable[[str, float], None]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print a stable JSON document on stdout")
     common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -399,8 +405,17 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         await service.aclose()
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; a bare `smartlic` (the TUI) skips building the parser."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        # What a bare `smartlic` means: the TUI, with every option at its default.
+        return SimpleNamespace(command=None, debug=False, json=False)  # type: ignore[return-value]
+    return build_parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         settings = load_settings()
         _setup_logging(settings)

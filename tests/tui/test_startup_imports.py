@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Each of these costs a noticeable share of a bare Textual app's start-up (see `make bench`).
 OFF_THE_START_PATH = (
     "pydantic_settings",
+    "cryptography",
+    "argparse",
     "fastapi",
     "starlette",
     "uvicorn",
@@ -36,3 +38,10 @@ def test_the_start_path_imports_no_heavy_module() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_a_bare_smartlic_means_what_the_parser_would_say() -> None:
+    from tui import cli
+
+    fast, parsed = cli.parse_args([]), cli.build_parser().parse_args([])
+    assert (fast.command, fast.debug, fast.json) == (parsed.command, parsed.debug, parsed.json)
