@@ -94,14 +94,18 @@ class CloudClient:
     # --- device calls ------------------------------------------------------------------------
 
     async def list_page(
-        self, customer_id: UUID, install_code: str, offset: int = 0, limit: int = PAGE_SIZE
+        self,
+        customer_id: UUID,
+        install_code: str,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+        after: UUID | None = None,
     ) -> CloudLicensePage:
-        return await self._call(
-            "GET",
-            f"/customers/{customer_id}/licenses",
-            CloudLicensePage,
-            params={"install_code": install_code, "offset": offset, "limit": limit},
-        )
+        """One page; ``after`` (the previous page's last license) lets the cloud seek, not skip."""
+        params: dict[str, Any] = {"install_code": install_code, "offset": offset, "limit": limit}
+        if after is not None:
+            params["after"] = str(after)
+        return await self._call("GET", f"/customers/{customer_id}/licenses", CloudLicensePage, params=params)
 
     async def list_licenses(
         self,
@@ -117,7 +121,8 @@ class CloudClient:
             pages += 1
             if pages > MAX_PAGES:
                 raise InvalidAnswer("The license cloud keeps sending pages; the list was not loaded.")
-            page = await self.list_page(customer_id, install_code, offset)
+            after = items[-1].license_id if items else None
+            page = await self.list_page(customer_id, install_code, offset, after=after)
             items.extend(page.items)
             if on_page:
                 on_page(page.items, page.total)

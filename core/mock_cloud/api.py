@@ -125,28 +125,31 @@ def router() -> APIRouter:
         context = _context(request)
         return DemoInfo(customer_id=context.demo_customer_id, partner_name=context.partner_name)
 
-    @api.get("/customers/{customer_id}/licenses")
+    @api.get("/customers/{customer_id}/licenses", response_model=CloudLicensePage)
     def list_licenses(
         request: Request,
         customer_id: str,
         install_code: str | None = None,
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    ) -> CloudLicensePage:
+        after: Annotated[
+            UUID | None,
+            Query(
+                description="The last license of the previous page: the page starts right after it "
+                "(keyset paging; ``offset`` still counts the licenses before the page)."
+            ),
+        ] = None,
+    ) -> Response:
         """The customer's licenses available for download, i.e. active nowhere, oldest first."""
         customer = _customer_id(customer_id)
         code = None if install_code is None else _install_code(install_code)
         with _context(request).db.read() as tx:
             _require_customer(tx, customer)
-            records, total = tx.available_licenses(
-                customer, for_install_code=code, offset=offset, limit=limit
-            )
-        end = offset + len(records)
-        return CloudLicensePage(
-            items=[licensing.cloud_license(r) for r in records],
-            total=total,
-            next_offset=end if end < total else None,
-        )
+            page = tx.available_page(customer, for_install_code=code, offset=offset, limit=limit, after=after)
+        next_offset = offset + len(page.rows) if page.more else None
+        answer = licensing.cloud_license_page(page.rows, page.total, next_offset)
+        # Serialised here, once: returning the model would have FastAPI validate it all again.
+        return Response(answer.model_dump_json(), media_type="application/json")
 
     @api.post("/customers/{customer_id}/installs/{install_code}/activate", response_model=ActivationAnswer)
     def activate(

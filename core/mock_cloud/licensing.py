@@ -5,9 +5,11 @@ Each function works inside the caller's transaction, so a whole batch is one all
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from core.mock_cloud.db import LicenseRecord, Tx
@@ -15,8 +17,10 @@ from core.models import (
     ActivationAnswer,
     ActivationOutcome,
     CloudLicense,
+    CloudLicensePage,
     LicenseGrant,
     LicenseKind,
+    LicenseTerms,
     SignedDocument,
     TransferAnswer,
     TransferOutcome,
@@ -35,6 +39,46 @@ def cloud_license(record: LicenseRecord) -> CloudLicense:
         transfer_date=record.transfer_date,
         description=cloud_description(terms),
     )
+
+
+# The columns a CloudLicense shows (all but its description).
+_LISTED = (
+    "license_id",
+    "kind",
+    "devices",
+    "term_years",
+    "expires_on",
+    "earmarked_install_code",
+    "transfer_date",
+)
+
+
+def cloud_license_page(
+    rows: Sequence[Mapping[str, Any]], total: int, next_offset: int | None
+) -> CloudLicensePage:
+    """A listing page from license rows as stored, validated once as a whole.
+
+    Going through LicenseRecord and LicenseTerms first validated every license three times: two
+    thirds of the cloud's time when listing 100,000 licenses.
+    """
+    items = [{**{name: row[name] for name in _LISTED}, "description": _row_description(row)} for row in rows]
+    return CloudLicensePage.model_validate({"items": items, "total": total, "next_offset": next_offset})
+
+
+def _row_description(row: Mapping[str, Any]) -> str:
+    return _description(row["kind"], row["devices"], row["term_years"], row["expires_on"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _description(kind: str, devices: int, term_years: int | None, expires_on: str | None) -> str:
+    """The rules' wording, per distinct terms: a long listing repeats a few hundred of them."""
+    terms = LicenseTerms.model_construct(  # only for the wording; the page validates the values
+        kind=LicenseKind(kind),
+        devices=devices,
+        term_years=term_years,
+        expires_on=None if expires_on is None else date.fromisoformat(expires_on),
+    )
+    return cloud_description(terms)
 
 
 def grant_document(

@@ -96,8 +96,11 @@ async def test_malformed_answers_are_invalid_answer(body: bytes) -> None:
 
 
 async def test_paging_collects_every_page_and_refuses_loops() -> None:
+    cursors: list[str | None] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
         offset = int(request.url.params["offset"])
+        cursors.append(request.url.params.get("after"))
         nxt = offset + 1 if offset < 2 else None
         item = {
             "license_id": str(UUID(int=offset + 10)),
@@ -112,6 +115,8 @@ async def test_paging_collects_every_page_and_refuses_loops() -> None:
     items = await cloud.list_licenses(CUSTOMER, "17q5t6a", on_page=lambda page, total: pages.append(total))
     assert [i.license_id.int for i in items] == [10, 11, 12]
     assert pages == [3, 3, 3]
+    # Each page after the first names the last license seen, so the cloud can seek to it.
+    assert cursors == [None, str(UUID(int=10)), str(UUID(int=11))]
 
     cloud, _ = client(lambda r: httpx.Response(200, json={"items": [], "total": 1, "next_offset": 0}))
     with pytest.raises(InvalidAnswer, match="does not advance"):

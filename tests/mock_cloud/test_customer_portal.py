@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from core.mock_cloud.db import _MIGRATIONS, CloudDB, Customer, LicenseRecord
+from core.mock_cloud.db import _MIGRATIONS, SCHEMA_VERSION, CloudDB, Customer, LicenseRecord
 from core.models import (
     ActivationAnswer,
     CloudLicense,
@@ -381,7 +381,7 @@ def test_version_1_database_migrates(tmp_path: Path) -> None:
     conn.close()
     db = CloudDB(path)
     try:
-        assert db.schema_version() == 2
+        assert db.schema_version() == SCHEMA_VERSION
         with db.read() as tx:
             assert tx.device_key(HERE) is None and tx.offline_request("0" * 32) is None
     finally:

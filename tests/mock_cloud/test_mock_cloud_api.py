@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from core.errors import SignatureInvalid
 from core.mock_cloud.app import create_app
-from core.mock_cloud.db import LicenseRecord
+from core.mock_cloud.db import SCHEMA_VERSION, LicenseRecord
 from core.mock_cloud.faults import Faults
 from core.models import (
     ActivationAnswer,
@@ -128,7 +128,7 @@ async def test_health_public_key_and_demo(client: httpx.AsyncClient, app: FastAP
 def test_files_are_private_and_schema_versioned(app: FastAPI, tmp_path: Path) -> None:
     assert (tmp_path / "cloud.db").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "cloud_key.pem").stat().st_mode & 0o777 == 0o600
-    assert app.state.db.schema_version() == 2
+    assert app.state.db.schema_version() == SCHEMA_VERSION
 
 
 def test_seed_is_deterministic_and_kept(tmp_path: Path) -> None:
@@ -180,6 +180,43 @@ async def test_listing_pages_in_stable_order(client: httpx.AsyncClient, app: Fas
     assert seen == everything
     last = await listing(client, app, offset=len(everything) - 1, limit=4)
     assert last.next_offset is None and len(last.items) == 1
+
+
+async def test_listing_with_cursor_pages_as_offsets_do(client: httpx.AsyncClient, app: FastAPI) -> None:
+    everything = (await listing(client, app)).items
+    seen: list[CloudLicense] = []
+    offset: int | None = 0
+    while offset is not None:
+        after = {"after": str(seen[-1].license_id)} if seen else {}
+        page = await listing(client, app, offset=offset, limit=4, **after)
+        assert page.total == len(everything)
+        seen += page.items
+        offset = page.next_offset
+    assert seen == everything
+    # A cursor that is none of the customer's licenses is ignored: the offset counts.
+    stranger = await listing(client, app, offset=2, limit=3, after=str(uuid.uuid4()))
+    assert stranger.items == everything[2:5]
+
+
+async def test_listing_cursor_and_count_follow_changes_between_pages(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    everything = (await listing(client, app)).items
+    first = await listing(client, app, limit=4)
+    # Meanwhile a license of the first page is activated, and one further on too.
+    gone = [everything[0].license_id, everything[6].license_id]
+    assert (await post(client, app, HERE, "activate", gone, "op-between")).status_code == 200
+    rest = await listing(client, app, offset=4, limit=100, after=str(first.items[-1].license_id))
+    # The cursor continues right after the last license seen, and the count is today's.
+    assert rest.items == [i for i in everything[4:] if i.license_id not in gone]
+    assert rest.total == len(everything) - 2
+    assert rest.next_offset is None
+    # A license handed back behind the cursor is in the count but not ahead of it: the page
+    # list still ends (a next_offset that does not advance would be refused by the client).
+    assert (await post(client, app, HERE, "transfer", gone[:1], "op-back")).status_code == 200
+    last = await listing(client, app, offset=4, limit=100, after=str(rest.items[-1].license_id))
+    assert last.items == [] and last.next_offset is None
+    assert last.total == len(everything) - 1
 
 
 async def test_listing_hides_licenses_earmarked_for_another_segment(
