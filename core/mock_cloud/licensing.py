@@ -12,6 +12,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import TypeAdapter
+
 from core.mock_cloud.db import LicenseRecord, Tx
 from core.models import (
     ActivationAnswer,
@@ -41,6 +43,8 @@ def cloud_license(record: LicenseRecord) -> CloudLicense:
     )
 
 
+_GRANTS = TypeAdapter(list[LicenseGrant])
+_TERMS = frozenset(LicenseTerms.model_fields)
 # The columns a CloudLicense shows (all but its description).
 _LISTED = (
     "license_id",
@@ -89,10 +93,17 @@ def grant_document(
 
 def grant_payload(record: LicenseRecord, customer_id: UUID, install_code: str, now: datetime) -> dict:
     """What a license document signs: the record's terms bound to the customer and install code."""
-    grant = LicenseGrant(
-        **record.terms().model_dump(), customer_id=customer_id, install_code=install_code, issued_at=now
-    )
-    return grant.model_dump(mode="json")
+    return grant_payloads([record], customer_id, install_code, now)[0]
+
+
+def grant_payloads(
+    records: Sequence[LicenseRecord], customer_id: UUID, install_code: str, now: datetime
+) -> list[dict]:
+    """``grant_payload`` of each record, validated and dumped as one list (half the time of 500
+    models one by one)."""
+    bound = {"customer_id": customer_id, "install_code": install_code, "issued_at": now}
+    grants = _GRANTS.validate_python([{**r.model_dump(include=_TERMS), **bound} for r in records])
+    return _GRANTS.dump_python(grants, mode="json")
 
 
 def activation_refusal(record: LicenseRecord, install_code: str, now: datetime) -> tuple[str, str] | None:
@@ -125,7 +136,7 @@ def activate(
     records = tx.licenses_by_id(license_ids)
     repeated = _repeated(license_ids)
     bind: list[tuple[UUID, str | None]] = []
-    slots: list[ActivationOutcome | dict] = []  # a refusal, or the payload to sign
+    slots: list[ActivationOutcome | LicenseRecord] = []  # a refusal, or the license to grant
     for license_id in license_ids:
         record = records.get(license_id)
         if record is None or record.customer_id != customer_id:
@@ -145,12 +156,13 @@ def activate(
             if license_id in repeated:
                 records[license_id] = _moved(record, install_code, now)
         # Already active here: answer ok again with a fresh document, so a lost answer heals.
-        slots.append(grant_payload(record, customer_id, install_code, now))
+        slots.append(record)
     tx.set_install_codes(bind, now.date())
-    documents = iter([signer.sign(slot) for slot in slots if isinstance(slot, dict)])
+    granted = [slot for slot in slots if isinstance(slot, LicenseRecord)]
+    documents = iter([signer.sign(p) for p in grant_payloads(granted, customer_id, install_code, now)])
     results = [
         ActivationOutcome(license_id=license_id, ok=True, document=next(documents))
-        if isinstance(slot, dict)
+        if isinstance(slot, LicenseRecord)
         else slot
         for license_id, slot in zip(license_ids, slots, strict=True)
     ]
