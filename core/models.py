@@ -126,6 +126,9 @@ class CloudLicensePage(Frozen):
 
 
 class LicenseIdBatch(Frozen):
+    # Built at once: FastAPI wraps it with a field alias, which a deferred model would ignore (and warn).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=False)
+
     license_ids: list[UUID] = Field(min_length=1, max_length=5000)
 
 
