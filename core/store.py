@@ -47,6 +47,7 @@ from core.models import (
 )
 from core.signing import canonical_json
 from core.store_schema import SCHEMA_VERSION, migrate
+from core.views import DeviceRow
 
 __all__ = ["GENESIS_HASH", "Store", "Tx", "audit_hash", "verify_audit_chain"]
 
@@ -108,6 +109,11 @@ class DeviceRank(NamedTuple):
     device_id: str
     seq: int
     state: DeviceState
+
+
+# Stored text -> enum member for device rows (a dict lookup, not an Enum call per cell).
+_PROTOCOLS = {p.value: p for p in Protocol}
+_STATES = {s.value: s for s in DeviceState}
 
 
 # --- audit chain -----------------------------------------------------------------------------
@@ -396,6 +402,28 @@ class Tx:
                 (install_code,),
             )
         ]
+
+    def device_rows(
+        self, install_code: str, *, after_seq: int | None = None, limit: int | None = None
+    ) -> list[DeviceRow]:
+        """The segment's devices in ``seq`` order as light rows, optionally one page at a time:
+        those after ``after_seq`` (keyset paging on the (install_code, seq) index), at most ``limit``."""
+        params: list[Any] = [install_code]
+        after = ""
+        if after_seq is not None:
+            after = " AND seq > ?"
+            params.append(after_seq)
+        params.append(-1 if limit is None else limit)  # LIMIT -1: no limit
+        cursor = self._run(
+            "SELECT device_id, protocol, name, state, seq FROM devices "
+            f"WHERE install_code = ?{after} ORDER BY seq LIMIT ?",
+            params,
+        )
+        # Plain tuples instead of sqlite3.Row, and enum members by dict lookup: an Enum call per
+        # cell costs more than the row itself.
+        cursor.row_factory = None
+        protocols, states = _PROTOCOLS, _STATES
+        return [DeviceRow(d, protocols[p], n, states[s], q) for d, p, n, s, q in cursor]
 
     def set_device_states(self, states: Mapping[str, DeviceState]) -> None:
         self._run_many(

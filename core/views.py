@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 from pydantic import Field
 
-from core.models import CloudLicense, Frozen, LicenseKind, SegmentController, StatusLevel
+from core.models import (
+    CloudLicense,
+    DeviceState,
+    Frozen,
+    LicenseKind,
+    Protocol,
+    SegmentController,
+    StatusLevel,
+)
 
 
 class LicenseRow(Frozen):
@@ -25,6 +33,20 @@ class LicenseRow(Frozen):
     activated_at: datetime
     note: str
     return_pending: bool
+
+
+class DeviceRow(NamedTuple):
+    """One device as a list shows it: a plain tuple read straight from the store.
+
+    The Devices screen shows tens of thousands of these; a validated model per row costs more
+    than the screen's whole first paint, so lists use this instead of ``Device``.
+    """
+
+    device_id: str
+    protocol: Protocol
+    name: str
+    state: DeviceState
+    seq: int
 
 
 class SegmentSummary(Frozen):

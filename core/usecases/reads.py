@@ -16,6 +16,7 @@ from core.usecases.base import (
     find_segment,
 )
 from core.views import (
+    DeviceRow,
     LicenseRow,
     SegmentSummary,
 )
@@ -69,6 +70,15 @@ class ReadsMixin(ServiceBase):
         with self.store.read() as tx:
             install_code = find_segment(tx, ref).install_code if ref else None
             return tx.devices(install_code)
+
+    def device_rows(
+        self, ref: str, *, after_seq: int | None = None, limit: int | None = None
+    ) -> list[DeviceRow]:
+        """One segment's devices as light rows for lists, in ``seq`` order; one page of at most
+        ``limit`` rows after ``after_seq`` when given, so a long list can paint its first rows first."""
+        with self.store.read() as tx:
+            install_code = find_segment(tx, ref).install_code
+            return tx.device_rows(install_code, after_seq=after_seq, limit=limit)
 
     def journal(self) -> list[JournalEntry]:
         with self.store.read() as tx:

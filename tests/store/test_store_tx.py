@@ -236,3 +236,17 @@ def test_unknown_segment_is_refused_by_the_schema(store: Store) -> None:
 
     with pytest.raises(sqlite3.IntegrityError), store.write() as tx:
         tx.put_licenses([make_license(1, "nosuch1")])
+
+
+def test_device_rows_are_light_and_page_by_seq(store: Store) -> None:
+    a, _ = _codes(store)
+    with store.read() as tx:
+        full = tx.devices(a)
+        rows = tx.device_rows(a)
+        first = tx.device_rows(a, limit=10)
+        rest = tx.device_rows(a, after_seq=first[-1].seq, limit=1000)
+    assert [(r.device_id, r.protocol, r.name, r.state, r.seq) for r in rows] == [
+        (d.device_id, d.protocol, d.name, d.state, d.seq) for d in full
+    ]
+    assert first + rest == rows and len(first) == 10
+    assert all(isinstance(r.state, DeviceState) for r in rows)

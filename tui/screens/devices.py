@@ -11,13 +11,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Static
 
-from core.models import Device, DeviceState
-from core.views import SegmentSummary
+from core.models import DeviceState, Protocol
+from core.views import DeviceRow, SegmentSummary
 from tui.screens.base import title_text
 from tui.screens.marking import MarkingScreen
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.styles import RED, STATE_STYLE, state_text
 from tui.widgets.vtable import VirtualTable
+
+# More rows than any terminal shows: the first paint reads this many, the rest follow after it.
+FIRST_PAGE = 200
+# Rows read per step after the first paint; each step is one short read, then a frame.
+CHUNK = 5000
+PROTOCOL_TEXT = {protocol: protocol.value for protocol in Protocol}
 
 COLUMNS = [
     ("Sel", MARK_COLUMN),
@@ -59,8 +65,12 @@ class DevicesScreen(MarkingScreen):
     def __init__(self, install_code: str) -> None:
         super().__init__(id="devices")
         self.install_code = install_code
-        self.devices: dict[str, Device] = {}
+        self.devices: dict[str, DeviceRow] = {}
+        self.summary: SegmentSummary | None = None
         self.selection = Selection()
+        self.streaming = False
+        # Bumped by every refresh: a page read for an older refresh is dropped, not appended.
+        self._generation = 0
 
     def compose(self) -> ComposeResult:
         seg = self.service.segment(self.install_code)
@@ -70,41 +80,100 @@ class DevicesScreen(MarkingScreen):
         yield Static(id="count", classes="count")
         yield Static(id="result", classes="result")
         with Horizontal(classes="actions-row"):
-            yield Button("Provision selected (p)", id="provision", compact=True, variant="primary")
+            yield Button(
+                "Provision selected (p)", id="provision", compact=True, variant="primary", disabled=True
+            )
             yield Button("Provision all licensed (P)", id="provision_all", compact=True)
             yield Button("BACK (b)", id="back", compact=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # No read here: ServiceScreen reads on ScreenResume, which follows every push (reading
+        # here too read 20,000 rows twice before the first paint).
         self.query_one("#result").display = False
-        self.refresh_data()
         self.query_one(VirtualTable).focus()
 
     def refresh_data(self) -> None:
-        devices = self.guarded(self.service.devices, self.install_code) or []
-        self.devices = {d.device_id: d for d in devices}
-        self.selection.keep_only(self.devices)
-        summaries = self.guarded(self.service.summaries) or []
-        summary = next((s for s in summaries if s.segment.install_code == self.install_code), None)
-        self.query_one("#counts", Static).update(counts_line(summary))
+        self._generation += 1
+        self._show_summary()
+        if self.query_one(VirtualTable).total_count:
+            # Already showing rows: replace them in one step, so the cursor keeps its row.
+            rows = self.guarded(self.service.device_rows, self.install_code)
+            if rows is not None:
+                self._show_rows(rows, replace=True)
+                self._loaded()
+            return
+        # First fill: one screenful now, the rest after the first paint (a page per frame).
+        page = self.guarded(self.service.device_rows, self.install_code, limit=FIRST_PAGE)
+        if page is None:
+            return
+        self._show_rows(page, replace=True)
+        self._next_page(page, FIRST_PAGE)
+
+    def _next_page(self, page: list[DeviceRow], asked: int) -> None:
+        if len(page) < asked:
+            self._loaded()
+            return
+        self.streaming = True
+        self._count()
+        self.call_after_refresh(self._load_page, self._generation, page[-1].seq)
+
+    def _load_page(self, generation: int, after_seq: int) -> None:
+        if generation != self._generation:
+            return
+        page = self.guarded(self.service.device_rows, self.install_code, after_seq=after_seq, limit=CHUNK)
+        if page is None:
+            self.streaming = False
+            return
+        self._show_rows(page, replace=False)
+        self._next_page(page, CHUNK)
+
+    def _show_rows(self, rows: list[DeviceRow], *, replace: bool) -> None:
         states = {state: state_text(state) for state in DeviceState}
-        rows = {d.device_id: (d.device_id, d.protocol.value, d.name, states[d.state]) for d in devices}
-        self.query_one(VirtualTable).set_rows(rows)
+        protocols = PROTOCOL_TEXT
+        cells = {r.device_id: (r.device_id, protocols[r.protocol], r.name, states[r.state]) for r in rows}
+        table = self.query_one(VirtualTable)
+        if replace:
+            self.devices = {r.device_id: r for r in rows}
+            table.set_rows(cells)
+        else:
+            self.devices.update((r.device_id, r) for r in rows)
+            table.append_rows(cells)
+
+    def _loaded(self) -> None:
+        self.streaming = False
+        self.selection.keep_only(self.devices)
         self._count()
 
+    def _show_summary(self) -> None:
+        summaries = self.guarded(self.service.summaries) or []
+        self.summary = next((s for s in summaries if s.segment.install_code == self.install_code), None)
+        self.query_one("#counts", Static).update(counts_line(self.summary))
+
     def _count(self) -> None:
+        loading = " · loading…" if self.streaming else ""
         self.query_one("#count", Static).update(
-            Text(f"{len(self.selection)} of {len(self.devices)} selected · space toggles · a all · n none")
+            Text(
+                f"{len(self.selection)} of {len(self.devices)} selected · space toggles · a all · n none"
+                + loading
+            )
         )
-        self.query_one("#provision", Button).disabled = not self.selection
+        # The row's buttons may still be mounting when on_mount first counts (a nested
+        # container's children mount after the screen's on_mount); they start disabled.
+        for button in self.query("#provision").results(Button):
+            button.disabled = not self.selection
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "provision":
             return True if self.selection else None
         if action == "provision_all":
-            return any(d.state is DeviceState.UNPROVISIONED for d in self.devices.values()) or None
+            return bool(self.summary and self.summary.unprovisioned) or None
         return True
+
+    def marking_allowed(self) -> bool:
+        """Not while the rest of the rows is still arriving: "all" would miss them."""
+        return not self.streaming
 
     def markable(self) -> Collection[str]:
         return self.devices

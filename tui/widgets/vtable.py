@@ -31,6 +31,8 @@ from tui.widgets.marks import MARK_COLUMN, MARK_OFF, Selection, mark
 
 Cell = str | Text
 PAD = 1
+# The two mark cells, built once: they are only read (no spans, never truncated in place).
+_MARKS = {True: mark(True), False: mark(False)}
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self.filtering = False  # typing goes to the filter
         self._line_cache: dict[tuple, Strip] = {}
+        self._row_styles: dict[tuple[int, bool], tuple[Style, Style | None]] = {}
         self._styles: dict[str, Style] = {}
 
     # --- data --------------------------------------------------------------------------------
@@ -222,13 +225,14 @@ class VirtualTable(ScrollView, can_focus=True):
         self._cells[index] = self._with_mark(cells)
         if self._haystack is not None:
             self._haystack[index] = _haystack(self._cells[index])
+        self._line_cache.clear()
         self.refresh_key(key)
 
     def refresh_key(self, key: str) -> None:
         """Repaint the row of ``key`` (after its mark changed, say) if it is on screen."""
         row = self._row_of(key)
         if row is not None:
-            self._line_cache.clear()
+            # No cache to drop: a line's cache key holds its mark, so the new mark is a new line.
             self.refresh_line(row + 1)
 
     def refresh_marks(self) -> None:
@@ -391,26 +395,33 @@ class VirtualTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
 
     def _on_focus(self, _event: events.Focus) -> None:
-        self._line_cache.clear()
-        self.refresh()
+        self._restyle()
 
     def _on_blur(self, _event: events.Blur) -> None:
-        self._line_cache.clear()
-        self.refresh()
+        self._restyle()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._restyle()
+
+    def _restyle(self) -> None:
+        """The widget's styles changed (focus, theme, CSS): drop every line and style built from them."""
         self._line_cache.clear()
+        self._row_styles.clear()
+        self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        # Called once per visible line on every scroll, so everything shared between lines
+        # (region, styles, the header) is computed once and cached, and a row's strip is built
+        # at its final width in one go instead of through crop/extend copies.
+        region = self.scrollable_content_region
+        width = region.width
         scroll_x = int(self.scroll_x)
         if y == 0:
-            return self._header_strip().crop(scroll_x, scroll_x + width).extend_cell_length(
-                width, self._style("vtable--header")
-            )
-        body = self._body_height
-        if self._bar_lines and y == body + 1:
+            return self._header_line(scroll_x, width)
+        bar_lines = self._bar_lines
+        body = max(1, region.height - 1 - bar_lines)
+        if bar_lines and y == body + 1:
             return self._filter_strip(width)
         row = int(self.scroll_y) + y - 1
         key = self._key_at(row)
@@ -423,23 +434,49 @@ class VirtualTable(ScrollView, can_focus=True):
         if strip is None:
             if len(self._line_cache) > 400:
                 self._line_cache.clear()
-            style = self._row_style(row, cursor)
-            on_top = self._style("vtable--cursor") if cursor else None
-            strip = self._row_strip(self._cells[self._index[key]], selected, style, on_top)
-            strip = strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
+            style, on_top = self._row_style(row, cursor)
+            segments = self._row_segments(self._cells[self._index[key]], selected, style, on_top)
+            strip = self._fit_strip(segments, scroll_x, width, style)
             self._line_cache[cache_key] = strip
+        return strip
+
+    def _fit_strip(self, segments: list[Segment], scroll_x: int, width: int, style: Style) -> Strip:
+        """The row's segments as one strip exactly ``width`` cells wide, scrolled by ``scroll_x``."""
+        total = sum(self._widths) + 2 * PAD * len(self._widths)
+        if scroll_x == 0 and total <= width:
+            if total < width:
+                segments.append(Segment(" " * (width - total), style))
+            return Strip(segments, width)
+        return Strip(segments, total).crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
+
+    def _header_line(self, scroll_x: int, width: int) -> Strip:
+        cache_key = ("header", scroll_x, width)
+        strip = self._line_cache.get(cache_key)
+        if strip is None:
+            style = self.rich_style + self._style("vtable--header")
+            segments = [
+                Segment(_fit(column.label, col_width), style)
+                for column, col_width in zip(self.columns, self._widths, strict=True)
+            ]
+            strip = self._line_cache[cache_key] = self._fit_strip(segments, scroll_x, width, style)
         return strip
 
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component)
 
-    def _row_style(self, row: int, cursor: bool) -> Style:
-        base = self.rich_style
-        if self.zebra_stripes:
-            base = base + self._style("vtable--even-row" if row % 2 else "vtable--odd-row")
-        if cursor:
-            base = base + self._style("vtable--cursor")
-        return base
+    def _row_style(self, row: int, cursor: bool) -> tuple[Style, Style | None]:
+        """The row's base style and, on the cursor row, the cursor style laid over styled cells."""
+        cache_key = (row % 2, cursor)
+        styles = self._row_styles.get(cache_key)
+        if styles is None:
+            base = self.rich_style
+            if self.zebra_stripes:
+                base = base + self._style("vtable--even-row" if row % 2 else "vtable--odd-row")
+            on_top = self._style("vtable--cursor") if cursor else None
+            if on_top is not None:
+                base = base + on_top
+            styles = self._row_styles[cache_key] = (base, on_top)
+        return styles
 
     def _text_style(self, style: str | Style) -> Style:
         if isinstance(style, Style):
@@ -449,20 +486,13 @@ class VirtualTable(ScrollView, can_focus=True):
             parsed = self._styles[style] = self.app.console.get_style(style)
         return parsed
 
-    def _header_strip(self) -> Strip:
-        style = self.rich_style + self._style("vtable--header")
-        segments = []
-        for column, width in zip(self.columns, self._widths, strict=True):
-            segments.append(Segment(_fit(column.label, width), style))
-        return Strip(segments)
-
-    def _row_strip(
+    def _row_segments(
         self, cells: tuple[Cell, ...], selected: bool, style: Style, on_top: Style | None = None
-    ) -> Strip:
+    ) -> list[Segment]:
         segments: list[Segment] = []
         for col, (cell, width) in enumerate(zip(cells, self._widths, strict=True)):
             if col == self._mark_at:
-                cell = mark(selected)
+                cell = _MARKS[selected]
             if isinstance(cell, Text):
                 base = style + self._text_style(cell.style) if cell.style else style
                 if on_top is not None:
@@ -478,7 +508,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 segments.append(Segment(" " * PAD, base))
             else:
                 segments.append(Segment(_fit(cell, width), style))
-        return Strip(segments)
+        return segments
 
     def _filter_strip(self, width: int) -> Strip:
         style = self.rich_style + self._style("vtable--filter")
