@@ -82,3 +82,36 @@ async def test_pages_append_and_keep_the_cursor_row() -> None:
         assert table.row_count == 20 and table.cursor_key == "D-00002"
         table.set_rows({k: v for k, v in rows(20).items() if k != "D-00001"})
         assert table.cursor_key == "D-00002"
+
+
+async def test_line_scrollbar_draws_what_the_stock_scrollbar_draws() -> None:
+    from textual.widget import Widget
+
+    from tui.widgets.vtable import LineScrollBar
+
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_rows(rows(5000))
+        table.focus()
+        for keys in ([], ["pagedown"] * 3, ["end"]):
+            await pilot.press(*keys)
+            await pilot.pause()
+            bar = table.vertical_scrollbar
+            assert isinstance(bar, LineScrollBar) and bar.display
+            ours = bar.render_lines(bar.size.region)
+            stock = [Widget.render_line(bar, y) for y in range(bar.size.height)]
+            assert [list(strip) for strip in ours] == [list(strip) for strip in stock]
+
+
+async def test_segments_of_one_style_are_joined_and_the_row_fills_the_width() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_rows(rows(3))
+        await pilot.pause()
+        strip = table.render_line(2)
+        assert strip.cell_length == table.scrollable_content_region.width
+        styles = [segment.style for segment in strip]
+        assert all(a != b for a, b in zip(styles, styles[1:], strict=False))
+        assert "D-00001" in strip.text
