@@ -76,3 +76,17 @@ async def test_refresh_keeps_the_cursor_row_and_reads_once(app: SmartlicApp, mon
         await pilot.pause()
         assert table.cursor_key == key
         assert reads[-1] == {}
+
+
+async def test_a_loaded_list_freezes_the_heap_until_the_screen_goes(app: SmartlicApp) -> None:
+    import gc
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = DevicesScreen(app.service.segment(SEGMENT).install_code)
+        app.push_screen(screen)
+        while screen.streaming or not screen.devices:
+            await pilot.pause(0.01)
+        assert gc.get_freeze_count() > 0
+        await pilot.press("b")
+        await pilot.pause()
+        assert gc.get_freeze_count() == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from textual.app import App, ComposeResult
 
 from tui.widgets.marks import MARK_COLUMN, Selection
@@ -113,5 +115,5 @@ async def test_segments_of_one_style_are_joined_and_the_row_fills_the_width() ->
         strip = table.render_line(2)
         assert strip.cell_length == table.scrollable_content_region.width
         styles = [segment.style for segment in strip]
-        assert all(a != b for a, b in zip(styles, styles[1:], strict=False))
+        assert all(a != b for a, b in pairwise(styles))
         assert "D-00001" in strip.text

@@ -144,6 +144,7 @@ class DevicesScreen(MarkingScreen):
         self.streaming = False
         self.selection.keep_only(self.devices)
         self._count()
+        self.list_loaded()
 
     def _show_summary(self) -> None:
         summaries = self.guarded(self.service.summaries) or []

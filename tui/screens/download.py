@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from uuid import UUID
 
 from rich.text import Text
@@ -19,6 +19,11 @@ from tui.screens.marking import MarkingScreen
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.styles import RED
 from tui.widgets.vtable import VirtualTable
+
+# What the screen keeps of one offered license: (transfer date as text, "" if none; description).
+# Plain tuples of str, which the garbage collector stops tracking: with 100,000 CloudLicense models
+# kept instead, every full collection walked them all, and one ran every few keys.
+Offered = tuple[str, str]
 
 COLUMNS = [
     ("Sel", MARK_COLUMN),
@@ -42,7 +47,7 @@ class DownloadScreen(MarkingScreen):
     def __init__(self, install_code: str) -> None:
         super().__init__(id="download")
         self.install_code = install_code
-        self.offer: dict[str, CloudLicense] = {}
+        self.offer: dict[str, Offered] = {}
         self.selection = Selection()
         self.loader: Worker | None = None
         self.activating = False
@@ -95,17 +100,13 @@ class DownloadScreen(MarkingScreen):
         table.loading = True
         self.loaded = False
         self._count("Loading the licenses from the cloud… (Esc stops)")
-        streamed: dict[str, CloudLicense] = {}
+        streamed: dict[str, Offered] = {}
         first = True
 
         def on_page(items: list[CloudLicense], total: int) -> None:
             # Each page is shown as it arrives, so the first rows paint before the last page is in.
             nonlocal first
-            page = {
-                str(lic.license_id): lic
-                for lic in items
-                if lic.earmarked_install_code in (None, self.install_code)
-            }
+            page = _offered(lic for lic in items if lic.earmarked_install_code in (None, self.install_code))
             streamed.update(page)
             if first:
                 first = False
@@ -123,13 +124,14 @@ class DownloadScreen(MarkingScreen):
         finally:
             table.loading = False
         self.loaded = True
-        self.offer = {str(lic.license_id): lic for lic in offer.licenses}
+        self.offer = _offered(offer.licenses)
         self.selection.keep_only(self.offer)
         self._fill()
         empty = self.query_one("#empty", Static)
         empty.update(Text(offer.empty_reason or "The cloud holds no licenses for this Customer ID."))
         empty.display = not self.offer
         table.display = bool(self.offer)
+        self.list_loaded()
 
     def after_worker(self, event: Worker.StateChanged) -> None:
         if event.worker is self.loader and event.state is WorkerState.CANCELLED:
@@ -139,12 +141,9 @@ class DownloadScreen(MarkingScreen):
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             self.refresh_bindings()
 
-    def _rows(self, licenses: dict[str, CloudLicense]) -> dict[str, tuple[str, ...]]:
+    def _rows(self, offered: dict[str, Offered]) -> dict[str, tuple[str, ...]]:
         code = self.install_code
-        return {
-            key: (code, key, lic.transfer_date.isoformat() if lic.transfer_date else "-", lic.description)
-            for key, lic in licenses.items()
-        }
+        return {key: (code, key, transfer or "-", text) for key, (transfer, text) in offered.items()}
 
     def _fill(self) -> None:
         table = self.query_one(VirtualTable)
@@ -171,15 +170,16 @@ class DownloadScreen(MarkingScreen):
 
     def _show_detail(self) -> None:
         key = self.query_one(VirtualTable).cursor_key
-        lic = self.offer.get(key) if key else None
+        entry = self.offer.get(key) if key else None
         detail = self.query_one("#detail", Static)
-        if lic is None:
+        if entry is None:
             detail.update("")
             return
-        text = Text(f"License ID {lic.license_id}", style="bold")
-        text.append(f" · {lic.description}")
-        if lic.transfer_date:
-            text.append(f" · transferred {lic.transfer_date.isoformat()}")
+        transfer, description = entry
+        text = Text(f"License ID {key}", style="bold")
+        text.append(f" · {description}")
+        if transfer:
+            text.append(f" · transferred {transfer}")
         detail.update(text)
 
     @on(VirtualTable.RowHighlighted)
@@ -274,3 +274,10 @@ class DownloadScreen(MarkingScreen):
             self.action_activate()
         else:
             self.action_back()
+
+
+def _offered(licenses: Iterable[CloudLicense]) -> dict[str, Offered]:
+    return {
+        str(lic.license_id): (lic.transfer_date.isoformat() if lic.transfer_date else "", lic.description)
+        for lic in licenses
+    }
