@@ -46,6 +46,8 @@ async def test_rows_arrive_in_pages_after_the_first_screenful(app: SmartlicApp, 
         assert not screen.streaming
         assert table.row_count == total == len(screen.devices)
         assert table.keys() == [d.device_id for d in app.service.devices(SEGMENT)]
+        # The counts by state come right after the first paint, with the first page.
+        assert f"{total} unlicensed" in static_text(pilot, "#counts")
         await pilot.press("a")
         assert len(screen.selection) == total
         assert f"{total} of {total} selected" in static_text(pilot, "#count")
