@@ -235,3 +235,8 @@ def plan_provisioning(devices: Sequence[Ranked], device_ids: Sequence[str] | Non
         elif device.state is DeviceState.UNPROVISIONED:
             provision.append(device_id)
     return ProvisionPlan(provision=provision, refused=refused)
+
+
+def offered_here(earmarked_install_code: str | None, install_code: str) -> bool:
+    """A cloud license may be activated on a controller unless it is earmarked for another one."""
+    return earmarked_install_code in (None, install_code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from uuid import UUID, uuid4
 
+from core import rules
 from core.crashpoints import crashpoint
 from core.errors import InvalidAnswer, InvalidInput, Refused, SignatureInvalid
 from core.models import (
@@ -51,8 +52,16 @@ class OnlineMixin(ReadsMixin):
                 licenses=[],
                 empty_reason=f"No Customer ID is set for {seg.name}: set it in Manage Customer Accounts.",
             )
-        offered = await self.cloud.list_licenses(seg.customer_id, seg.install_code, on_page)
-        usable = [lic for lic in offered if lic.earmarked_install_code in (None, seg.install_code)]
+
+        def usable_here(items: list[CloudLicense]) -> list[CloudLicense]:
+            return [lic for lic in items if rules.offered_here(lic.earmarked_install_code, seg.install_code)]
+
+        def page_here(items: list[CloudLicense], total: int) -> None:
+            if on_page is not None:
+                on_page(usable_here(items), total)
+
+        offered = await self.cloud.list_licenses(seg.customer_id, seg.install_code, page_here)
+        usable = usable_here(offered)
         reason = None if usable else "The cloud holds no licenses for this Customer ID."
         return CloudOffer(segment=seg, licenses=usable, empty_reason=reason)
 

@@ -184,3 +184,9 @@ def test_expiry_warning_thresholds(expires: date | None, expected: str | None) -
         license_id=uuid4(), kind=LicenseKind.MAINTENANCE, devices=1, term_years=1, expires_on=expires
     )
     assert rules.expiry_warning(terms, TODAY, (60, 30, 7)) == expected
+
+
+def test_a_license_is_offered_unless_earmarked_for_another_controller() -> None:
+    assert rules.offered_here(None, "abc1234")
+    assert rules.offered_here("abc1234", "abc1234")
+    assert not rules.offered_here("zzz9999", "abc1234")

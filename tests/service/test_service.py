@@ -82,6 +82,23 @@ async def test_download_needs_customer_and_knows_unknown_customer(service: Licen
         await service.cloud_licenses(A)
 
 
+async def test_licenses_earmarked_for_another_controller_are_never_offered(
+    service: LicenseService, demo_customer: str
+) -> None:
+    service.set_customer_id(A, demo_customer)
+    service.set_customer_id(B, demo_customer)
+    offer_a = await service.cloud_licenses(A)
+    earmarked_a = {x.license_id for x in offer_a.licenses if x.earmarked_install_code}
+    assert earmarked_a, "the demo cloud earmarks some licenses for the first controller"
+    pages: list = []
+    offer_b = await service.cloud_licenses(B, lambda items, _total: pages.extend(items))
+    offered_b = {x.license_id for x in offer_b.licenses}
+    assert offered_b and not offered_b & earmarked_a
+    # What streams page by page is what the offer holds: the screen shows only what it may activate.
+    assert {x.license_id for x in pages} == offered_b
+    assert all(x.earmarked_install_code in (None, service.segment(B).install_code) for x in pages)
+
+
 async def test_activate_licenses_devices_then_transfer(service: LicenseService, demo_customer: str) -> None:
     service.set_customer_id(A, demo_customer)
     offer = await service.cloud_licenses(A)

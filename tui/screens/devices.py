@@ -9,12 +9,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from core.models import DeviceState, Protocol
 from core.views import DeviceRow, SegmentSummary
 from tui.screens.base import title_text
 from tui.screens.marking import MarkingScreen
+from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.styles import RED, STATE_STYLE, state_text
 from tui.widgets.vtable import VirtualTable
@@ -85,7 +86,7 @@ class DevicesScreen(MarkingScreen):
             )
             yield Button("Provision all licensed (P)", id="provision_all", compact=True)
             yield Button("BACK (b)", id="back", compact=True)
-        yield Footer(compact=True)
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         # No read here: ServiceScreen reads on ScreenResume, which follows every push (reading

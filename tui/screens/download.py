@@ -10,12 +10,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, Footer, ProgressBar, Static
+from textual.widgets import Button, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from core.models import CloudLicense
 from tui.screens.base import title_text
 from tui.screens.marking import MarkingScreen
+from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.styles import RED
 from tui.widgets.vtable import VirtualTable
@@ -70,7 +71,7 @@ class DownloadScreen(MarkingScreen):
         with Horizontal(classes="actions-row"):
             yield Button("ACTIVATE (A)", id="activate", compact=True, variant="primary", disabled=True)
             yield Button("BACK (b)", id="back", compact=True)
-        yield Footer(compact=True)
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#progress-row").display = False
@@ -106,7 +107,7 @@ class DownloadScreen(MarkingScreen):
         def on_page(items: list[CloudLicense], total: int) -> None:
             # Each page is shown as it arrives, so the first rows paint before the last page is in.
             nonlocal first
-            page = _offered(lic for lic in items if lic.earmarked_install_code in (None, self.install_code))
+            page = _offered(items)  # the service passes on only what this controller may activate
             streamed.update(page)
             if first:
                 first = False
