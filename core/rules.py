@@ -204,8 +204,7 @@ def relicense(devices: Sequence[Device], capacity_: int) -> list[Device]:
     """Devices after applying ``capacity_``, in their input order; changed ones are new objects."""
     changes = relicense_plan(devices, capacity_)
     return [
-        d.model_copy(update={"state": changes[d.device_id]}) if d.device_id in changes else d
-        for d in devices
+        d.model_copy(update={"state": changes[d.device_id]}) if d.device_id in changes else d for d in devices
     ]
 
 

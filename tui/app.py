@@ -172,9 +172,7 @@ class SmartlicApp(ErrorHandling, App[int]):
                 if not isinstance(binding, Binding):
                     continue
                 keys = self._keymap.get(binding.id, binding.key) if binding.id else binding.key
-                shown = ", ".join(
-                    self.get_key_display(Binding(k.strip(), "")) for k in keys.split(",")
-                )
+                shown = ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
                 what = binding.description or binding.action
                 out.append((shown, f"{what}  [id {binding.id}]" if binding.id else what))
             return out
@@ -201,8 +199,14 @@ class SmartlicApp(ErrorHandling, App[int]):
                 ],
             ),
             ("Devices", rows(DevicesScreen.BINDINGS)),
-            ("Everywhere", [*rows(self.BINDINGS), ("ctrl+p", "Command palette: every action by name"),
-                            ("tab, shift+tab", "Move between the table and the buttons")]),
+            (
+                "Everywhere",
+                [
+                    *rows(self.BINDINGS),
+                    ("ctrl+p", "Command palette: every action by name"),
+                    ("tab, shift+tab", "Move between the table and the buttons"),
+                ],
+            ),
         ]
 
 

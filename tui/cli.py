@@ -155,8 +155,14 @@ async def _devices(service: LicenseService, args: argparse.Namespace) -> int:
             table(
                 ["Segment Controller", "Device", "Protocol", "Name", "Licensed", "State"],
                 [
-                    [names.get(d.install_code), d.device_id, d.protocol.value, d.name,
-                     "yes" if d.licensed else "no", d.state.value]
+                    [
+                        names.get(d.install_code),
+                        d.device_id,
+                        d.protocol.value,
+                        d.name,
+                        "yes" if d.licensed else "no",
+                        d.state.value,
+                    ]
                     for d in devices
                 ],
             )
@@ -203,9 +209,16 @@ async def _status(service: LicenseService, args: argparse.Namespace) -> int:
             table(
                 ["Segment Controller", "Capacity", "Licensed", "Unlicensed", "Provisioned", "Maintenance"],
                 [
-                    [s.segment.name, s.capacity, f"{s.licensed}/{s.capacity}", s.unlicensed, s.provisioned,
-                     f"{s.maintenance_covered} ({s.maintenance_shortfall} short)"
-                     if s.maintenance_shortfall else s.maintenance_covered]
+                    [
+                        s.segment.name,
+                        s.capacity,
+                        f"{s.licensed}/{s.capacity}",
+                        s.unlicensed,
+                        s.provisioned,
+                        f"{s.maintenance_covered} ({s.maintenance_shortfall} short)"
+                        if s.maintenance_shortfall
+                        else s.maintenance_covered,
+                    ]
                     for s in report.segments
                 ],
             )
@@ -277,8 +290,17 @@ async def _audit(service: LicenseService, args: argparse.Namespace) -> int:
         say(
             table(
                 ["Seq", "When (UTC)", "Who", "Operation", "Segment", "Result"],
-                [[e.seq, f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.operation, e.install_code or "-", e.result]
-                 for e in entries],
+                [
+                    [
+                        e.seq,
+                        f"{e.at:%Y-%m-%d %H:%M:%S}",
+                        e.actor,
+                        e.operation,
+                        e.install_code or "-",
+                        e.result,
+                    ]
+                    for e in entries
+                ],
             )
         )
     return 0

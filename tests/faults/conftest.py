@@ -1,6 +1,6 @@
 """Prints the fault matrix at the end of the session: one row per case, then the figures.
 
-    faults: 33 cases, 33 healed, 0 lost, 0 duplicated
+faults: 33 cases, 33 healed, 0 lost, 0 duplicated
 """
 
 from __future__ import annotations

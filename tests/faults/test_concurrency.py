@@ -140,9 +140,7 @@ def test_segments_race_for_the_same_licenses(cloud: CloudProc, tmp_path: Path) -
         bindings = cloud.bindings()
         owners = {bindings[i] for i in wanted}
         assert None not in owners, "a license the cloud gave to nobody"
-        held = {
-            name: {r["license_id"] for r in device.ok("licenses", name)["licenses"]} for name in (A, B)
-        }
+        held = {name: {r["license_id"] for r in device.ok("licenses", name)["licenses"]} for name in (A, B)}
         for license_id in wanted:
             winners = [name for name in (A, B) if license_id in held[name]]
             assert len(winners) == 1, (license_id, winners)

@@ -104,8 +104,10 @@ async def test_cloud_down_then_retry(app: SmartlicApp, monkeypatch: pytest.Monke
     real = service.cloud.list_page
 
     async def down(*_args, **_kwargs):
-        raise CloudUnreachable("The license cloud cannot be reached (connection refused).",
-                               hint="Check the network; nothing was changed.")
+        raise CloudUnreachable(
+            "The license cloud cannot be reached (connection refused).",
+            hint="Check the network; nothing was changed.",
+        )
 
     monkeypatch.setattr(service.cloud, "list_page", down)
     async with app.run_test(size=SIZE, notifications=True) as pilot:

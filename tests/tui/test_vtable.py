@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from itertools import pairwise
 
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.vtable import VirtualTable
@@ -25,16 +28,23 @@ class TableApp(App):
         self.highlighted.append(event.key)
 
 
+@asynccontextmanager
+async def shown(content: dict[str, tuple[str, str]]) -> AsyncIterator[tuple[TableApp, Pilot, VirtualTable]]:
+    """A focused table holding ``content``, in a 60×12 terminal."""
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_rows(content)
+        table.focus()
+        yield app, pilot, table
+
+
 def rows(count: int, start: int = 0) -> dict[str, tuple[str, str]]:
     return {f"D-{i:05d}": (f"D-{i:05d}", f"Device {i}") for i in range(start, start + count)}
 
 
 async def test_cursor_marks_and_paging_over_many_rows() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        table.set_rows(rows(100_000))
-        table.focus()
+    async with shown(rows(100_000)) as (app, pilot, table):
         await pilot.pause()
         assert table.row_count == 100_000
         await pilot.press("down", "down", "pagedown", "end")
@@ -51,11 +61,7 @@ async def test_cursor_marks_and_paging_over_many_rows() -> None:
 
 
 async def test_filter_by_typing_narrows_and_escape_clears() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        table.set_rows(rows(1000))
-        table.focus()
+    async with shown(rows(1000)) as (_app, pilot, table):
         await pilot.press("slash", "9", "9")
         assert table.filtering and table.filter_text == "99"
         assert table.row_count == sum(1 for key in rows(1000) if "99" in key.casefold())
@@ -73,11 +79,7 @@ async def test_filter_by_typing_narrows_and_escape_clears() -> None:
 
 
 async def test_pages_append_and_keep_the_cursor_row() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        table.set_rows(rows(10))
-        table.focus()
+    async with shown(rows(10)) as (_app, pilot, table):
         await pilot.press("down", "down")
         table.append_rows(rows(10, start=10))
         await pilot.pause()
@@ -91,11 +93,7 @@ async def test_line_scrollbar_draws_what_the_stock_scrollbar_draws() -> None:
 
     from tui.widgets.vtable import LineScrollBar
 
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        table.set_rows(rows(5000))
-        table.focus()
+    async with shown(rows(5000)) as (_app, pilot, table):
         for keys in ([], ["pagedown"] * 3, ["end"]):
             await pilot.press(*keys)
             await pilot.pause()

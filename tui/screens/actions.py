@@ -22,26 +22,69 @@ class ActionSpec:
 
 
 HOME_ACTIONS: list[ActionSpec] = [
-    ActionSpec("accounts", "c", "customer_accounts", "Manage Customer Accounts", "Accounts",
-               "Set the Customer ID of each segment controller"),
-    ActionSpec("download", "d", "download", "Download Licenses from the Cloud", "Download",
-               "Load the licenses the cloud holds for a segment and activate them"),
-    ActionSpec("add_license", "l", "add_license", "Add License", "Add",
-               "Activate a license file (offline activation)"),
-    ActionSpec("transfer", "t", "transfer", "Transfer to Cloud", "Transfer",
-               "Return every license of a segment to the cloud"),
-    ActionSpec("devices", "v", "devices", "Devices", "Devices",
-               "Device states and provisioning of a segment"),
+    ActionSpec(
+        "accounts",
+        "c",
+        "customer_accounts",
+        "Manage Customer Accounts",
+        "Accounts",
+        "Set the Customer ID of each segment controller",
+    ),
+    ActionSpec(
+        "download",
+        "d",
+        "download",
+        "Download Licenses from the Cloud",
+        "Download",
+        "Load the licenses the cloud holds for a segment and activate them",
+    ),
+    ActionSpec(
+        "add_license",
+        "l",
+        "add_license",
+        "Add License",
+        "Add",
+        "Activate a license file (offline activation)",
+    ),
+    ActionSpec(
+        "transfer",
+        "t",
+        "transfer",
+        "Transfer to Cloud",
+        "Transfer",
+        "Return every license of a segment to the cloud",
+    ),
+    ActionSpec(
+        "devices", "v", "devices", "Devices", "Devices", "Device states and provisioning of a segment"
+    ),
 ]
 CLOSE = ActionSpec("close", "q", "close", "Close", "Close", "Quit smartlic")
 
 MORE_ACTIONS: list[ActionSpec] = [
-    ActionSpec("offline_request", "o", "offline_request", "Offline Activation Request", "Offline req",
-               "Write a request file for the License Customer Portal (no Internet here)"),
-    ActionSpec("offline_return", "x", "offline_return", "Offline Return", "Offline return",
-               "Take every license off a segment and write a return receipt file"),
-    ActionSpec("warnings", "w", "warnings", "Warnings", "Warnings",
-               "Every warning: expiring maintenance, shortfalls, clock, unfinished operations"),
+    ActionSpec(
+        "offline_request",
+        "o",
+        "offline_request",
+        "Offline Activation Request",
+        "Offline req",
+        "Write a request file for the License Customer Portal (no Internet here)",
+    ),
+    ActionSpec(
+        "offline_return",
+        "x",
+        "offline_return",
+        "Offline Return",
+        "Offline return",
+        "Take every license off a segment and write a return receipt file",
+    ),
+    ActionSpec(
+        "warnings",
+        "w",
+        "warnings",
+        "Warnings",
+        "Warnings",
+        "Every warning: expiring maintenance, shortfalls, clock, unfinished operations",
+    ),
 ]
 """Actions without a button (the seed's grid stays as it is): keys, command palette and help only."""
 

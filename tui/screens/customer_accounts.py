@@ -138,8 +138,11 @@ class CustomerAccountsScreen(ServiceScreen):
             return
         column = table.cursor_coordinate.column
         if column in READ_ONLY:
-            self.notify(f"{READ_ONLY[column]} is read-only; only the Customer ID can be edited.",
-                        severity="warning", timeout=4)
+            self.notify(
+                f"{READ_ONLY[column]} is read-only; only the Customer ID can be edited.",
+                severity="warning",
+                timeout=4,
+            )
             return
         seg = self.segments[code]
         current = self.pending.get(code, str(seg.customer_id) if seg.customer_id else "")

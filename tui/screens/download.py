@@ -240,8 +240,11 @@ class DownloadScreen(MarkingScreen):
         result_box.update(text)
         result_box.display = True
         self.notify(
-            text.plain, title="ACTIVATE", severity="warning" if result.failed else "information",
-            markup=False, timeout=10,
+            text.plain,
+            title="ACTIVATE",
+            severity="warning" if result.failed else "information",
+            markup=False,
+            timeout=10,
         )
         if not self.offer:
             empty = self.query_one("#empty", Static)

@@ -216,9 +216,7 @@ class ManageLicensesScreen(ServiceScreen):
             self.refresh_data()
             self.notify("Note saved.", timeout=3)
 
-        self.app.push_screen(
-            EditModal(f"Note for license {license_id}", row.note, max_length=500), done
-        )
+        self.app.push_screen(EditModal(f"Note for license {license_id}", row.note, max_length=500), done)
 
     def action_customer_accounts(self) -> None:
         from tui.screens.customer_accounts import CustomerAccountsScreen
@@ -435,8 +433,13 @@ class ManageLicensesScreen(ServiceScreen):
         text += f"{result.devices_unlicensed} device(s) are now unlicensed (purple)."
         for failure in result.failed:
             text += f"\nNot transferred {failure.license_id}: {failure.reason}"
-        self.notify(text, title="Transfer to Cloud", severity="warning" if result.failed else "information",
-                    markup=False, timeout=10)
+        self.notify(
+            text,
+            title="Transfer to Cloud",
+            severity="warning" if result.failed else "information",
+            markup=False,
+            timeout=10,
+        )
 
     @work(exclusive=True, exit_on_error=False, group="cloud")
     async def run_resume(self) -> None:

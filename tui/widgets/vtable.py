@@ -606,4 +606,3 @@ def _haystack(cells: Iterable[Cell]) -> str:
 
 def plain_cells(values: Iterable[object]) -> tuple[str, ...]:
     return tuple("" if v is None else str(v) for v in values)
-
