@@ -13,7 +13,6 @@ inventory, ``install_code`` NULL means it is not active anywhere (available for 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -25,10 +24,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from core import sqlite_file
 from core.models import LicenseKind, LicenseTerms
 
 SCHEMA_VERSION = 3
 DB_FILE = "cloud.db"
+BUSY_TIMEOUT_MS = 5_000
 
 # Index = the version a script upgrades *from*; append, never edit, so old files migrate in order.
 _MIGRATIONS: list[str] = [
@@ -466,21 +467,16 @@ class Tx:
 
 
 class CloudDB:
-    """The database file ``<data_dir>/cloud.db``, created (mode 0600) and migrated on open."""
+    """The database file ``<data_dir>/cloud.db``, created (mode 0600, WAL) and migrated on open."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._counts: dict[object, object] = {}  # see Tx._available_count
         try:
-            if not path.exists():
-                # Create it owner-only before SQLite does; the -wal/-shm files inherit the mode.
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 5000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
+            sqlite_file.create_private(path)
+            conn = sqlite_file.connect(path, busy_timeout_ms=BUSY_TIMEOUT_MS)
+            sqlite_file.use_wal(conn, busy_timeout_ms=BUSY_TIMEOUT_MS)
         except (OSError, sqlite3.Error) as exc:
             raise CloudDBError(f"Cannot open the cloud database {path}: {exc}") from exc
         self._conn = conn
@@ -493,29 +489,17 @@ class CloudDB:
     def _migrate(self) -> None:
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                (version,) = self._conn.execute("PRAGMA user_version").fetchone()
-                if version > SCHEMA_VERSION:
-                    self._conn.execute("ROLLBACK")
-                    raise CloudDBError(
-                        f"{self.path} was written by a newer version (schema {version} > {SCHEMA_VERSION})."
-                    )
-                for script in _MIGRATIONS[version:]:
-                    # executescript would COMMIT first; run statement by statement to stay atomic.
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                self._conn.execute("COMMIT")
+                sqlite_file.migrate(self._conn, _MIGRATIONS)
+            except sqlite_file.NewerSchema as exc:
+                raise CloudDBError(
+                    f"{self.path} was written by a newer version (schema {exc.version} > {SCHEMA_VERSION})."
+                ) from exc
             except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
                 raise CloudDBError(f"Cannot prepare the cloud database {self.path}: {exc}") from exc
 
     def schema_version(self) -> int:
         with self._lock:
-            (version,) = self._conn.execute("PRAGMA user_version").fetchone()
-            return int(version)
+            return sqlite_file.user_version(self._conn)
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[Tx]:

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core import rules
+from core.audit_chain import verify_audit_chain
 from core.models import (
     LicenseKind,
     StatusLevel,
 )
-from core.store import verify_audit_chain
 from core.usecases.reads import ReadsMixin
 from core.views import (
     AuditCheck,

@@ -13,8 +13,9 @@ from uuid import UUID
 import pytest
 from store_helpers import NOW, open_store
 
+from core.audit_chain import GENESIS_HASH, verify_audit_chain
 from core.signing import canonical_json
-from core.store import GENESIS_HASH, Store, verify_audit_chain
+from core.store import Store
 
 
 def _append(store: Store, count: int) -> None:

@@ -12,10 +12,9 @@ from uuid import UUID
 import pytest
 from store_helpers import make_license, open_store
 
-import core.store
+import core.store.opening
 from core.errors import StoreUnavailable
-from core.store import Store, Tx
-from core.store_schema import SCHEMA_VERSION
+from core.store import SCHEMA_VERSION, Store, Tx
 
 
 def _store_with_licenses(path: Path, count: int = 200) -> None:
@@ -137,14 +136,14 @@ def test_a_read_only_disk_opens_a_current_store_read_only(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     open_store(db_path).close()
-    real_connect = core.store._connect
+    real_connect = core.store.opening._connect
 
     def connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
         if not uri:  # only the read-write connection fails, as on a read-only mount
             raise sqlite3.OperationalError("attempt to write a readonly database")
         return real_connect(target, uri=uri)
 
-    monkeypatch.setattr(core.store, "_connect", connect)
+    monkeypatch.setattr(core.store.opening, "_connect", connect)
     store = open_store(db_path)
     assert store.read_only
     assert store.safe_mode_reason is not None and "cannot be written" in store.safe_mode_reason
@@ -223,10 +222,9 @@ def test_disk_full_at_commit_changes_nothing(store: Store, monkeypatch: pytest.M
     assert _snapshot(store) == before
 
 
-def test_a_lock_held_too_long_is_reported_as_busy(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    open_store(db_path).close()
-    monkeypatch.setattr(core.store, "BUSY_TIMEOUT_MS", 200)
+def test_a_lock_held_too_long_is_reported_as_busy(db_path: Path) -> None:
     store = open_store(db_path)
+    store._connection().execute("PRAGMA busy_timeout = 200")  # not the 10 s a technician waits
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:

@@ -1,15 +1,10 @@
-"""The store's SQLite schema, as a list of forward migrations.
+"""The store's SQLite schema, as a list of forward migrations (applied by ``core.sqlite_file.migrate``).
 
 ``MIGRATIONS[n - 1]`` takes a store from ``PRAGMA user_version`` n-1 to n. Migrations are only ever
 appended: a released migration is never edited, because stores in the field already ran it.
 """
 
 from __future__ import annotations
-
-import sqlite3
-from collections.abc import Callable
-
-Migration = Callable[[sqlite3.Connection], None]
 
 _V1 = """
 CREATE TABLE segments (
@@ -76,43 +71,8 @@ CREATE TABLE meta (
 );
 """
 
-
-def _run_script(sql: str) -> Migration:
-    def migrate(conn: sqlite3.Connection) -> None:
-        # executescript() would COMMIT the caller's transaction; run statement by statement instead.
-        for statement in _statements(sql):
-            conn.execute(statement)
-
-    return migrate
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a script into complete statements (triggers contain inner semicolons)."""
-    result: list[str] = []
-    current = ""
-    for line in sql.splitlines(keepends=True):
-        if line.lstrip().startswith("--"):
-            continue
-        current += line
-        if sqlite3.complete_statement(current):
-            result.append(current.strip())
-            current = ""
-    if current.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {current.strip()[:60]}")
-    return result
-
-
-MIGRATIONS: list[Migration] = [
-    _run_script(_V1),
+MIGRATIONS: list[str] = [
+    _V1,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(conn: sqlite3.Connection, from_version: int) -> int:
-    """Apply every migration after ``from_version`` inside the caller's transaction; the new version."""
-    for version in range(from_version + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[version - 1](conn)
-        # user_version is part of the database header, so it commits or rolls back with the rest.
-        conn.execute(f"PRAGMA user_version = {version:d}")
-    return SCHEMA_VERSION
