@@ -17,6 +17,8 @@ from core.utc import utc_text
 __all__ = ["GENESIS_HASH", "audit_hash", "recomputed_hash", "verify_audit_chain"]
 
 GENESIS_HASH = "0" * 64
+# The fields of an entry its hash covers, besides the hash before it.
+_HASHED_FIELDS = {"seq", "at", "actor", "operation", "install_code", "detail", "result"}
 
 
 def audit_hash(
@@ -43,16 +45,7 @@ def audit_hash(
 
 
 def recomputed_hash(entry: AuditEntry) -> str:
-    return audit_hash(
-        entry.prev_hash,
-        seq=entry.seq,
-        at=entry.at,
-        actor=entry.actor,
-        operation=entry.operation,
-        install_code=entry.install_code,
-        detail=entry.detail,
-        result=entry.result,
-    )
+    return audit_hash(entry.prev_hash, **entry.model_dump(include=_HASHED_FIELDS))
 
 
 def verify_audit_chain(entries: list[AuditEntry]) -> int | None:
