@@ -29,11 +29,13 @@ def settings_for(data_dir: Path, **extra):
     return Settings(data_dir=data_dir, retries=0, **extra)
 
 
-def service_for(data_dir: Path, **extra):
+def service_for(data_dir: Path, **hooks):
+    """The service of ``data_dir``, built by core.wiring; ``hooks`` are its ``store_type`` and
+    ``cloud_type`` (subclasses that time or count their calls)."""
     from core.wiring import build_service
 
     return build_service(
-        settings_for(data_dir, **extra), face="bench", clock=fixed_clock, rng=random.Random(7)
+        settings_for(data_dir), face="bench", clock=fixed_clock, rng=random.Random(7), **hooks
     )
 
 
