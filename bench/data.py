@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -116,10 +115,3 @@ def add_devices(store_path: Path, install_code: str, total: int) -> None:
             )
     finally:
         store.close()
-
-
-def copy_data_dir(template: Path, target: Path) -> Path:
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(template, target)
-    return target
