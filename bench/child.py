@@ -129,22 +129,24 @@ def lists(
     screen_name: str, data_dir: str, install_code: str, expected: int, size: tuple[int, int], presses: int
 ) -> None:
     from bench.data import service_for, settings_for
+    from core.cloud import CloudClient
     from tui.app import SmartlicApp
     from tui.screens.devices import DevicesScreen
     from tui.screens.download import DownloadScreen
 
-    service = service_for(Path(data_dir))
+    pages: list[float] = []
+
+    class TimedCloud(CloudClient):
+        """Notes when each page of the cloud's list arrives."""
+
+        async def list_page(self, *args, **kwargs):
+            page = await super().list_page(*args, **kwargs)
+            pages.append(time.perf_counter())
+            return page
+
+    service = service_for(Path(data_dir), cloud_type=TimedCloud)
     app = SmartlicApp(service, settings_for(Path(data_dir)))
     app.animation_level = "none"
-    pages: list[float] = []
-    real_page = service.cloud.list_page
-
-    async def timed_page(*args, **kwargs):
-        page = await real_page(*args, **kwargs)
-        pages.append(time.perf_counter())
-        return page
-
-    service.cloud.list_page = timed_page
     table_id = "#cloud" if screen_name == "download" else "#device-table"
 
     def table():

@@ -7,7 +7,6 @@ import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,16 +134,3 @@ def child_env() -> dict[str, str]:
     # already are in site-packages. Without this, our own modules are compiled on every start.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
-
-
-def repeat(runs: int, func: Callable[[], float]) -> list[float]:
-    return [func() for _ in range(runs)]
-
-
-def interleave(runs: int, funcs: Sequence[Callable[[], dict]]) -> list[list[dict]]:
-    """Run each function ``runs`` times, alternating, so drift hits all of them alike."""
-    results: list[list[dict]] = [[] for _ in funcs]
-    for _ in range(runs):
-        for index, func in enumerate(funcs):
-            results[index].append(func())
-    return results

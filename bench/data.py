@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,11 +28,13 @@ def settings_for(data_dir: Path, **extra):
     return Settings(data_dir=data_dir, retries=0, **extra)
 
 
-def service_for(data_dir: Path, **extra):
+def service_for(data_dir: Path, **hooks):
+    """The service of ``data_dir``, built by core.wiring; ``hooks`` are its ``store_type`` and
+    ``cloud_type`` (subclasses that time or count their calls)."""
     from core.wiring import build_service
 
     return build_service(
-        settings_for(data_dir, **extra), face="bench", clock=fixed_clock, rng=random.Random(7)
+        settings_for(data_dir), face="bench", clock=fixed_clock, rng=random.Random(7), **hooks
     )
 
 
@@ -114,10 +115,3 @@ def add_devices(store_path: Path, install_code: str, total: int) -> None:
             )
     finally:
         store.close()
-
-
-def copy_data_dir(template: Path, target: Path) -> Path:
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(template, target)
-    return target

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from bench.common import Report, Row, Sample
@@ -46,29 +46,38 @@ def store_bench(work: Path, runs: int, report: Report, licenses: int = 500, devi
 
 
 async def _run(data_dir: Path, work: Path, runs: int, count: int) -> tuple[Sample, Sample, int, int]:
-    service = service_for(data_dir)
-    store = service.store
+    from core.cloud import CloudClient
+    from core.store import Store
+
     events: list[tuple[str, float]] = []
-    real_write = store.write
 
-    @contextmanager
-    def timed_write():
-        nested = store._tx is not None
-        t = time.perf_counter()
-        with real_write() as tx:
-            yield tx
-        if not nested:
-            events.append(("commit", time.perf_counter() - t))
+    class TimedStore(Store):
+        """Times each outermost write transaction, commit included."""
 
-    real_activate = service.cloud.activate
+        depth = 0
 
-    async def marked_activate(*args, **kwargs):
-        answer = await real_activate(*args, **kwargs)
-        events.append(("answer", 0.0))
-        return answer
+        @contextmanager
+        def write(self):
+            self.depth += 1
+            t = time.perf_counter()
+            try:
+                with super().write() as tx:
+                    yield tx
+            finally:
+                self.depth -= 1
+            if not self.depth:
+                events.append(("commit", time.perf_counter() - t))
 
-    store.write = timed_write
-    service.cloud.activate = marked_activate
+    class MarkedCloud(CloudClient):
+        """Notes when the cloud's activation answer arrives."""
+
+        async def activate(self, *args, **kwargs):
+            answer = await super().activate(*args, **kwargs)
+            events.append(("answer", 0.0))
+            return answer
+
+    service = service_for(data_dir, store_type=TimedStore, cloud_type=MarkedCloud)
+    store_path = settings_for(data_dir).store_path
     ours, bare = Sample([]), Sample([])
     commits = relicensed = 0
     try:
@@ -77,15 +86,16 @@ async def _run(data_dir: Path, work: Path, runs: int, count: int) -> tuple[Sampl
         install_code = service.segment(SEGMENT).install_code
         for run in range(runs):
             copy = work / f"store-copy-{run}.db"
-            with sqlite3.connect(copy) as dst:
-                store._conn.backup(dst)
+            with closing(sqlite3.connect(store_path)) as src, closing(sqlite3.connect(copy)) as dst:
+                src.backup(dst)
             events.clear()
             result = await service.activate(SEGMENT, ids)
             assert len(result.activated) == count, result.failed[:3]
             after = [d for kind, d in events[events.index(("answer", 0.0)) + 1 :] if kind == "commit"]
             commits = len(after)
             ours.values.append(sum(after))
-            rows = _rows(store._conn, install_code)
+            with closing(sqlite3.connect(store_path)) as conn:
+                rows = _rows(conn, install_code)
             relicensed = sum(1 for d in rows[1] if d[5] != "unlicensed")
             bare.values.append(_bare(copy, rows))
             copy.unlink()

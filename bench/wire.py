@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import uuid
 from pathlib import Path
@@ -11,33 +10,43 @@ from pathlib import Path
 import httpx
 
 from bench.common import Report, Row, Sample, fmt
-from bench.data import SEGMENT, add_cloud_licenses, fixed_clock, make_data_dir, settings_for
+from bench.data import SEGMENT, add_cloud_licenses, make_data_dir, service_for, settings_for
 
 DELAY = 0.1
 BATCH = 500
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
-    """Counts requests and the bytes of both directions (request line, headers, bodies)."""
+    """Waits ``delay`` seconds before every request (the latency of a far cloud), then counts
+    requests and the bytes of both directions (request line, headers, bodies)."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.inner: httpx.AsyncBaseTransport | None = None
         self.requests = 0
         self.sent = 0
         self.received = 0
 
+    def over(self, inner: httpx.AsyncBaseTransport) -> CountingTransport:
+        self.inner = inner
+        return self
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert self.inner is not None
         body = await request.aread()
         self.requests += 1
         self.sent += len(request.method) + len(request.url.raw_path) + 11 + _header_bytes(request.headers)
         self.sent += len(body)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         response = await self.inner.handle_async_request(request)
         data = await response.aread()
         self.received += 15 + _header_bytes(response.headers) + len(data)
         return httpx.Response(response.status_code, headers=response.headers, content=data)
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        if self.inner is not None:
+            await self.inner.aclose()
 
 
 def _header_bytes(headers: httpx.Headers) -> int:
@@ -45,24 +54,20 @@ def _header_bytes(headers: httpx.Headers) -> int:
 
 
 def service_over(data_dir: Path, *, delay: float):
-    """A service whose cloud is the mock cloud of ``data_dir`` with ``delay`` seconds per request."""
+    """The service of ``data_dir`` (built by core.wiring, embedded mock cloud) with ``delay``
+    seconds per request, and the transport that counts its requests and bytes."""
     from core.cloud import CloudClient
-    from core.mock_cloud.app import create_app
-    from core.mock_cloud.faults import Faults
-    from core.service import LicenseService
-    from core.signing import TrustStore
-    from core.store import Store
 
-    settings = settings_for(data_dir)
-    app = create_app(
-        settings.embedded_cloud_dir, clock=fixed_clock, rng=random.Random(3), faults=Faults(delay=delay)
-    )
-    trust = TrustStore(settings.trust_dir)
-    trust.add(Path(app.state.public_key_path).read_bytes())
-    counter = CountingTransport(httpx.ASGITransport(app=app))
-    cloud = CloudClient("http://bench-cloud", transport=counter, retries=0)
-    store = Store.open(settings.store_path, clock=fixed_clock)
-    return LicenseService(store, cloud, trust, clock=fixed_clock), counter
+    counter = CountingTransport(delay)
+
+    class CountedCloud(CloudClient):
+        """The embedded cloud's transport, behind the counter."""
+
+        def __init__(self, base_url: str, *, transport_factory=None, **kwargs) -> None:
+            assert transport_factory is not None, "the bench runs on the embedded cloud"
+            super().__init__(base_url, transport_factory=lambda: counter.over(transport_factory()), **kwargs)
+
+    return service_for(data_dir, cloud_type=CountedCloud), counter
 
 
 def round_trips(work: Path, runs: int, report: Report, batch: int = BATCH) -> None:
@@ -90,19 +95,19 @@ async def _round_trips(data_dir: Path, runs: int, report: Report, batch: int) ->
         act_req = tra_req = 0
         act_bytes = tra_bytes = 0
         for _ in range(runs):
-            before = (service.cloud.requests_sent, counter.sent + counter.received)
+            before = (counter.requests, counter.sent + counter.received)
             t = time.perf_counter()
             result = await service.activate(SEGMENT, ids)
             act.values.append(time.perf_counter() - t)
             assert len(result.activated) == batch, result.failed[:3]
-            act_req = service.cloud.requests_sent - before[0]
+            act_req = counter.requests - before[0]
             act_bytes = counter.sent + counter.received - before[1]
-            before = (service.cloud.requests_sent, counter.sent + counter.received)
+            before = (counter.requests, counter.sent + counter.received)
             t = time.perf_counter()
             returned = await service.transfer(SEGMENT)
             tra.values.append(time.perf_counter() - t)
             assert len(returned.returned) == batch, returned.failed[:3]
-            tra_req = service.cloud.requests_sent - before[0]
+            tra_req = counter.requests - before[0]
             tra_bytes = counter.sent + counter.received - before[1]
     finally:
         await service.aclose()

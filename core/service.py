@@ -1,21 +1,196 @@
-"""LicenseService: the use cases. The one API that the TUI and the CLI call.
+"""LicenseService: the one API that the TUI and the CLI call; this file lists all of it.
 
 Reads are synchronous (local SQLite). Anything that talks to the cloud is async and takes an
 optional ``progress(message, fraction)`` callback. Every rule comes from core.rules; every change
-is one store transaction with its audit entry. The use cases live in core.usecases, one module per
-group; this class puts them together behind one name.
+is one store transaction with its audit entry. The use cases are functions of a Context in
+core.usecases, one module per group; each method here is a one-line delegate to one of them.
+core.wiring builds the Context and this facade.
 """
 
 from __future__ import annotations
 
-from core.usecases.base import Progress, default_actor
-from core.usecases.local import LocalChangesMixin
-from core.usecases.offline_activation import OfflineMixin
-from core.usecases.online import OnlineMixin
-from core.usecases.status import StatusMixin
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
 
-__all__ = ["LicenseService", "Progress", "default_actor"]
+from core.usecases import local, offline_activation, online, reads, status
+from core.usecases.context import Context, Progress, default_actor, quiet
+
+if TYPE_CHECKING:
+    from core.models import (
+        AuditEntry,
+        CloudLicense,
+        DemoInfo,
+        Device,
+        JournalEntry,
+        OfflineRequest,
+        ReturnReceipt,
+        SegmentController,
+    )
+    from core.settings import Settings
+    from core.views import (
+        ActivationResult,
+        AddLicenseResult,
+        AuditCheck,
+        CloudOffer,
+        DeviceRow,
+        LicenseRow,
+        ProvisionResult,
+        SegmentSummary,
+        StatusReport,
+        SyncReport,
+        TransferResult,
+    )
+
+__all__ = ["Context", "LicenseService", "Progress", "default_actor"]
 
 
-class LicenseService(StatusMixin, OnlineMixin, OfflineMixin, LocalChangesMixin):
-    """Segments, licenses, devices; activation online and offline; transfer; sync; status."""
+class LicenseService:
+    """Segments, licenses, devices; activation online and offline; transfer; sync; status.
+
+    ``context`` is what the use cases run on. It is public for tests only: the faces and the bench
+    use the methods below (and core.wiring's hooks), never the store, cloud or clock inside it.
+    """
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    async def aclose(self) -> None:
+        """Close the cloud client and the store."""
+        await self.context.cloud.aclose()
+        self.context.store.close()
+
+    # --- the controller and the clock --------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        """The store opened in safe mode: reads work, every change is refused."""
+        return self.context.store.read_only
+
+    @property
+    def safe_mode_reason(self) -> str | None:
+        """Why the store is read-only (one sentence), or None."""
+        return self.context.store.safe_mode_reason
+
+    def today(self) -> date:
+        """The date by the controller's clock (for default file names)."""
+        return self.context.clock().date()
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def segments(self) -> list[SegmentController]:
+        """Every segment controller, in the store's order."""
+        return reads.segments(self.context)
+
+    def segment(self, ref: str) -> SegmentController:
+        """The segment called ``ref`` (name or install code); NotFound names the known ones."""
+        return reads.segment(self.context, ref)
+
+    def license_rows(self, ref: str | None = None) -> list[LicenseRow]:
+        """Licenses as Manage Licenses shows them: of one segment, or (None) of all."""
+        return reads.license_rows(self.context, ref)
+
+    def summaries(self) -> list[SegmentSummary]:
+        """Per segment: capacity, device counts by state, maintenance coverage, the next step."""
+        return reads.summaries(self.context)
+
+    def devices(self, ref: str | None = None) -> list[Device]:
+        """Devices of one segment, or (None) of all."""
+        return reads.devices(self.context, ref)
+
+    def device_rows(
+        self, ref: str, *, after_seq: int | None = None, limit: int | None = None
+    ) -> list[DeviceRow]:
+        """One segment's devices as light rows, in ``seq`` order; a page after ``after_seq`` when given."""
+        return reads.device_rows(self.context, ref, after_seq=after_seq, limit=limit)
+
+    def journal(self) -> list[JournalEntry]:
+        """Unfinished operations (healed by sync)."""
+        return reads.journal(self.context)
+
+    def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
+        """The audit log, oldest first (at most ``limit`` of the newest when given)."""
+        return reads.audit_entries(self.context, limit)
+
+    # --- changes on the controller -----------------------------------------------------------
+
+    @staticmethod
+    def customer_id_problem(text: str) -> str | None:
+        """Why ``text`` would be refused by set_customer_id, for checking as the user types."""
+        return local.customer_id_problem(text)
+
+    def set_customer_id(self, ref: str, text: str) -> SegmentController:
+        """Set (or, with an empty ``text``, clear) the segment's Customer ID."""
+        return local.set_customer_id(self.context, ref, text)
+
+    def set_note(self, license_id: UUID, note: str) -> None:
+        """Set a license's Note (printable characters, at most 500)."""
+        return local.set_note(self.context, license_id, note)
+
+    def provision(self, ref: str, device_ids: Sequence[str] | None) -> ProvisionResult:
+        """Provision the given devices, or (``None``) every licensed unprovisioned one."""
+        return local.provision(self.context, ref, device_ids)
+
+    def trust_add(self, pem: bytes) -> str:
+        """Trust a cloud signing key (PEM); returns its key id."""
+        return local.trust_add(self.context, pem)
+
+    # --- online: the cloud -------------------------------------------------------------------
+
+    async def demo_info(self) -> DemoInfo:
+        """The demo cloud's Customer ID and partner name."""
+        return await online.demo_info(self.context)
+
+    async def cloud_licenses(
+        self, ref: str, on_page: Callable[[list[CloudLicense], int], None] | None = None
+    ) -> CloudOffer:
+        """The licenses the cloud holds for the segment's Customer ID and that it may activate."""
+        return await online.cloud_licenses(self.context, ref, on_page)
+
+    async def activate(
+        self, ref: str, license_ids: Sequence[UUID], progress: Progress = quiet
+    ) -> ActivationResult:
+        """Activate the licenses on the segment: journal, one batched request, verify, store."""
+        return await online.activate(self.context, ref, license_ids, progress)
+
+    async def transfer(self, ref: str, progress: Progress = quiet) -> TransferResult:
+        """Return every license of the segment to the cloud. The device gives them up first."""
+        return await online.transfer(self.context, ref, progress)
+
+    async def sync(self, progress: Progress = quiet) -> SyncReport:
+        """Finish unfinished operations, then make each segment agree with the cloud's view."""
+        return await online.sync(self.context, progress)
+
+    async def resume_if_needed(self) -> SyncReport | None:
+        """Heal an interrupted operation at start-up; None when there was nothing to heal."""
+        return await online.resume_if_needed(self.context)
+
+    # --- offline: files carried by hand ------------------------------------------------------
+
+    def offline_request(self, ref: str, path: Path) -> OfflineRequest:
+        """Write a signed offline activation request for the segment to ``path``."""
+        return offline_activation.offline_request(self.context, ref, path)
+
+    def add_license_file(self, path: Path) -> AddLicenseResult:
+        """Import a license response file: every license in it, or none."""
+        return offline_activation.add_license_file(self.context, path)
+
+    def offline_return(self, ref: str, path: Path) -> ReturnReceipt:
+        """Take every license off the segment, then write a signed return receipt to ``path``."""
+        return offline_activation.offline_return(self.context, ref, path)
+
+    # --- status and support ------------------------------------------------------------------
+
+    def status(self) -> StatusReport:
+        """Segments and notices: expiry, maintenance shortfall, no capacity, store, clock, journal."""
+        return status.status(self.context)
+
+    def audit_verify(self) -> AuditCheck:
+        """Check the hash chain of the audit log; names the first deleted, edited or moved entry."""
+        return status.audit_verify(self.context)
+
+    def diagnostics(self, path: Path, settings: Settings) -> Path:
+        """Write a support bundle (JSON, no secrets) to ``path``."""
+        return status.diagnostics(self.context, path, settings)

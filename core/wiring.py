@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from core.cloud import CloudClient
 from core.errors import StoreUnavailable
 from core.models import Clock
-from core.service import LicenseService, default_actor
+from core.service import Context, LicenseService, default_actor
 from core.settings import Settings
 from core.signing import TrustStore
 from core.store import Store
@@ -34,30 +34,38 @@ def build_service(
     face: str,
     clock: Clock = utc_now,
     rng: random.Random | None = None,
+    store_type: type[Store] = Store,
+    cloud_type: type[CloudClient] = CloudClient,
 ) -> LicenseService:
+    """The service over the store, trust store and cloud that ``settings`` name.
+
+    ``store_type`` and ``cloud_type`` are the bench's hook: subclasses that time or count their
+    calls, built here exactly as the defaults would be. Everything else leaves them as they are.
+    """
     _make_private_dir(settings.data_dir)
-    store = Store.open(settings.store_path, clock=clock, rng=rng)
+    store = store_type.open(settings.store_path, clock=clock, rng=rng)
     trust = TrustStore(settings.trust_dir)
     if settings.cloud_url:
-        cloud = CloudClient(settings.cloud_url, timeout=settings.timeout, retries=settings.retries)
+        cloud = cloud_type(settings.cloud_url, timeout=settings.timeout, retries=settings.retries)
     else:
         _trust_embedded_key(settings, trust)
-        cloud = CloudClient(
+        cloud = cloud_type(
             EMBEDDED_BASE_URL,
             # Built on the first request, so start-up pays neither for httpx nor for FastAPI.
             transport_factory=lambda: _embedded_transport(settings, store, trust, clock, rng),
             timeout=settings.timeout,
             retries=settings.retries,
         )
-    return LicenseService(
+    context = Context(
         store,
         cloud,
         trust,
-        clock=clock,
-        expiring_days=settings.expiring_days,
-        warning_days=settings.expiry_warning_days,
+        clock,
         actor=default_actor(face),
+        expiring_days=settings.expiring_days,
+        warning_days=tuple(settings.expiry_warning_days),
     )
+    return LicenseService(context)
 
 
 def _trust_embedded_key(settings: Settings, trust: TrustStore) -> None:

@@ -419,8 +419,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from core.wiring import build_service
 
     service = build_service(settings, face="cli")
-    if service.store.read_only:
-        error_line(f"warning: {service.store.safe_mode_reason} Changes are refused until it is repaired.")
+    if service.read_only:
+        error_line(f"warning: {service.safe_mode_reason} Changes are refused until it is repaired.")
     try:
         return await HANDLERS[args.command](service, args)
     finally:

@@ -11,7 +11,8 @@ from core.models import (
     LicenseKind,
     StatusLevel,
 )
-from core.usecases.reads import ReadsMixin
+from core.usecases import reads
+from core.usecases.context import Context
 from core.views import (
     AuditCheck,
     Notice,
@@ -22,131 +23,129 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 
-class StatusMixin(ReadsMixin):
-    def status(self) -> StatusReport:
-        self._remember_time()
-        today = self._effective_now()[0].date()
-        notices: list[Notice] = []
-        summaries = self.summaries()
-        with self.store.read() as tx:
-            unfinished = len(tx.journal())
-            for summary in summaries:
-                seg = summary.segment
-                for lic in tx.licenses(seg.install_code):
-                    if lic.terms.kind is not LicenseKind.MAINTENANCE or lic.return_pending:
-                        continue
-                    warning = rules.expiry_warning(lic.terms, today, self.warning_days)
-                    if warning:
-                        what = rules.description(lic.terms.kind, lic.terms.devices, lic.terms.term_years)
-                        expired = rules.is_expired(lic.terms, today)
-                        notices.append(
-                            Notice(
-                                kind="expiry",
-                                level=StatusLevel.ERROR if expired else StatusLevel.WARNING,
-                                segment_name=seg.name,
-                                license_id=lic.license_id,
-                                text=f"{seg.name}: {what} {warning}.",
-                            )
-                        )
-                if summary.maintenance_shortfall:
+def status(ctx: Context) -> StatusReport:
+    ctx.remember_time()
+    today = ctx.effective_now()[0].date()
+    notices: list[Notice] = []
+    summaries = reads.summaries(ctx)
+    with ctx.store.read() as tx:
+        unfinished = len(tx.journal())
+        for summary in summaries:
+            seg = summary.segment
+            for lic in tx.licenses(seg.install_code):
+                if lic.terms.kind is not LicenseKind.MAINTENANCE or lic.return_pending:
+                    continue
+                warning = rules.expiry_warning(lic.terms, today, ctx.warning_days)
+                if warning:
+                    what = rules.description(lic.terms.kind, lic.terms.devices, lic.terms.term_years)
+                    expired = rules.is_expired(lic.terms, today)
                     notices.append(
                         Notice(
-                            kind="shortfall",
-                            level=StatusLevel.WARNING,
+                            kind="expiry",
+                            level=StatusLevel.ERROR if expired else StatusLevel.WARNING,
                             segment_name=seg.name,
-                            text=f"{seg.name}: maintenance covers {summary.maintenance_covered} of "
-                            f"{summary.capacity} devices ({summary.maintenance_shortfall} short).",
+                            license_id=lic.license_id,
+                            text=f"{seg.name}: {what} {warning}.",
                         )
                     )
-                if summary.next_step:
-                    notices.append(
-                        Notice(
-                            kind="no_capacity",
-                            level=StatusLevel.WARNING,
-                            segment_name=seg.name,
-                            text=f"{seg.name}: {summary.next_step}",
-                        )
+            if summary.maintenance_shortfall:
+                notices.append(
+                    Notice(
+                        kind="shortfall",
+                        level=StatusLevel.WARNING,
+                        segment_name=seg.name,
+                        text=f"{seg.name}: maintenance covers {summary.maintenance_covered} of "
+                        f"{summary.capacity} devices ({summary.maintenance_shortfall} short).",
                     )
-        if self.store.read_only:
-            notices.insert(
-                0,
-                Notice(
-                    kind="store",
-                    level=StatusLevel.ERROR,
-                    segment_name=None,
-                    text=f"{self.store.safe_mode_reason} Changes are refused; keep a copy of the "
-                    "store file for support, then run `smartlic sync`.",
-                ),
-            )
-        now, clock_behind = self._effective_now()
-        if clock_behind:
-            notices.append(
-                Notice(
-                    kind="clock",
-                    level=StatusLevel.WARNING,
-                    segment_name=None,
-                    text=f"The clock looks wrong: it says {self.clock():%Y-%m-%d %H:%M} but smartlic has "
-                    f"already seen {now:%Y-%m-%d %H:%M}. Expiry is judged by the later time; fix the clock.",
                 )
-            )
-        if unfinished:
-            notices.append(
-                Notice(
-                    kind="unfinished",
-                    level=StatusLevel.WARNING,
-                    segment_name=None,
-                    text=f"{unfinished} unfinished operation(s): "
-                    "run `smartlic sync` (the TUI runs it at start).",
+            if summary.next_step:
+                notices.append(
+                    Notice(
+                        kind="no_capacity",
+                        level=StatusLevel.WARNING,
+                        segment_name=seg.name,
+                        text=f"{seg.name}: {summary.next_step}",
+                    )
                 )
+    if ctx.store.read_only:
+        notices.insert(
+            0,
+            Notice(
+                kind="store",
+                level=StatusLevel.ERROR,
+                segment_name=None,
+                text=f"{ctx.store.safe_mode_reason} Changes are refused; keep a copy of the "
+                "store file for support, then run `smartlic sync`.",
+            ),
+        )
+    now, clock_behind = ctx.effective_now()
+    if clock_behind:
+        notices.append(
+            Notice(
+                kind="clock",
+                level=StatusLevel.WARNING,
+                segment_name=None,
+                text=f"The clock looks wrong: it says {ctx.clock():%Y-%m-%d %H:%M} but smartlic has "
+                f"already seen {now:%Y-%m-%d %H:%M}. Expiry is judged by the later time; fix the clock.",
             )
-        alert = any(
-            n.kind == "shortfall" or (n.kind == "expiry" and n.level is StatusLevel.ERROR) for n in notices
         )
-        return StatusReport(
-            segments=summaries, warnings=notices, unfinished_operations=unfinished, alert=alert
+    if unfinished:
+        notices.append(
+            Notice(
+                kind="unfinished",
+                level=StatusLevel.WARNING,
+                segment_name=None,
+                text=f"{unfinished} unfinished operation(s): run `smartlic sync` (the TUI runs it at start).",
+            )
         )
+    alert = any(
+        n.kind == "shortfall" or (n.kind == "expiry" and n.level is StatusLevel.ERROR) for n in notices
+    )
+    return StatusReport(segments=summaries, warnings=notices, unfinished_operations=unfinished, alert=alert)
 
-    def audit_verify(self) -> AuditCheck:
-        """Check the hash chain of the audit log; names the first deleted, edited or moved entry."""
-        with self.store.read() as tx:
-            entries = tx.audit_entries()
-            head = tx.audit_head()
-        bad = verify_audit_chain(entries)
-        if bad is None and head is not None and (not entries or entries[-1].seq < head[0]):
-            bad = (entries[-1].seq + 1) if entries else 1
-        if bad is None and head is not None and entries and entries[-1].hash != head[1]:
-            bad = entries[-1].seq
-        if bad is None:
-            return AuditCheck(ok=True, entries=len(entries), message=f"All {len(entries)} entries verify.")
-        return AuditCheck(
-            ok=False,
-            entries=len(entries),
-            first_bad_seq=bad,
-            message=f"The audit log was altered at entry {bad}: it was deleted, edited or moved.",
-        )
 
-    def diagnostics(self, path: Path, settings: Settings) -> Path:
-        """Write a support bundle (JSON, no secrets) to ``path``."""
-        from core import diagnostics  # importlib.metadata: only when a bundle is written
+def audit_verify(ctx: Context) -> AuditCheck:
+    """Check the hash chain of the audit log; names the first deleted, edited or moved entry."""
+    with ctx.store.read() as tx:
+        entries = tx.audit_entries()
+        head = tx.audit_head()
+    bad = verify_audit_chain(entries)
+    if bad is None and head is not None and (not entries or entries[-1].seq < head[0]):
+        bad = (entries[-1].seq + 1) if entries else 1
+    if bad is None and head is not None and entries and entries[-1].hash != head[1]:
+        bad = entries[-1].seq
+    if bad is None:
+        return AuditCheck(ok=True, entries=len(entries), message=f"All {len(entries)} entries verify.")
+    return AuditCheck(
+        ok=False,
+        entries=len(entries),
+        first_bad_seq=bad,
+        message=f"The audit log was altered at entry {bad}: it was deleted, edited or moved.",
+    )
 
-        with self.store.read() as tx:
-            journal = tx.journal()
-            audit = tx.audit_entries()
-        bundle = {
-            "generated_at": self.clock().isoformat(),
-            "versions": diagnostics.versions(),
-            "settings": diagnostics.masked_settings(settings),
-            "store": {
-                "path": str(self.store.path),
-                "read_only": self.store.read_only,
-                "safe_mode_reason": self.store.safe_mode_reason,
-                "integrity_ok": self.store.integrity_ok(),
-            },
-            "trusted_keys": self.trust.key_ids(),
-            "audit_check": self.audit_verify().model_dump(mode="json"),
-            "status": self.status().model_dump(mode="json"),
-            "journal": [e.model_dump(mode="json") for e in journal],
-            "audit": [e.model_dump(mode="json") for e in audit],
-        }
-        diagnostics.write_bundle(path, bundle)
-        return path
+
+def diagnostics(ctx: Context, path: Path, settings: Settings) -> Path:
+    """Write a support bundle (JSON, no secrets) to ``path``."""
+    from core import diagnostics  # importlib.metadata: only when a bundle is written
+
+    with ctx.store.read() as tx:
+        journal = tx.journal()
+        audit = tx.audit_entries()
+    bundle = {
+        "generated_at": ctx.clock().isoformat(),
+        "versions": diagnostics.versions(),
+        "settings": diagnostics.masked_settings(settings),
+        "store": {
+            "path": str(ctx.store.path),
+            "read_only": ctx.store.read_only,
+            "safe_mode_reason": ctx.store.safe_mode_reason,
+            "integrity_ok": ctx.store.integrity_ok(),
+        },
+        "trusted_keys": ctx.trust.key_ids(),
+        "audit_check": audit_verify(ctx).model_dump(mode="json"),
+        "status": status(ctx).model_dump(mode="json"),
+        "journal": [e.model_dump(mode="json") for e in journal],
+        "audit": [e.model_dump(mode="json") for e in audit],
+    }
+    diagnostics.write_bundle(path, bundle)
+    return path

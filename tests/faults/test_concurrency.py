@@ -165,7 +165,7 @@ def test_sync_does_not_act_on_a_view_older_than_the_store(cloud: CloudProc, tmp_
 
     async def race() -> None:
         async with device.service() as syncing, device.service() as other:
-            real_view = syncing.cloud.install_view
+            real_view = syncing.context.cloud.install_view
 
             async def view_then_other_session_activates(customer_id, install_code):  # type: ignore[no-untyped-def]
                 view = await real_view(customer_id, install_code)
@@ -173,7 +173,7 @@ def test_sync_does_not_act_on_a_view_older_than_the_store(cloud: CloudProc, tmp_
                     await other.activate(A, wanted)
                 return view
 
-            syncing.cloud.install_view = view_then_other_session_activates  # type: ignore[method-assign]
+            syncing.context.cloud.install_view = view_then_other_session_activates  # type: ignore[method-assign]
             await syncing.sync()
 
     asyncio.run(race())

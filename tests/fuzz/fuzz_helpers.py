@@ -14,6 +14,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -177,16 +178,16 @@ class Env:
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.service: LicenseService = make_service(tmp / "data")
+        service = make_service(tmp / "data")
         # The cloud's signing key, trusted as `smartlic trust add` would (the embedded demo cloud's key
         # is trusted only once that cloud starts, which these tests never need).
         self.signer = Signer.generate()
-        self.service.trust.add(self.signer.public_pem())
+        service.context.trust.add(self.signer.public_pem())
         self.answer: Callable[[httpx.Request], httpx.Response] = lambda r: httpx.Response(500)
         self.requests: list[httpx.Request] = []
-        embedded = self.service.cloud
-        self.service.cloud = CloudClient("http://x", transport=httpx.MockTransport(self._handle), retries=0)
-        run(embedded.aclose())
+        cloud = CloudClient("http://x", transport=httpx.MockTransport(self._handle), retries=0)
+        run(service.context.cloud.aclose())
+        self.service: LicenseService = LicenseService(replace(service.context, cloud=cloud))
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -226,7 +227,7 @@ class Env:
 
 def snapshot(service: LicenseService, *, audit: bool = True, journal: bool = True) -> dict[str, Any]:
     """Everything a refused input must leave as it was."""
-    store = service.store
+    store = service.context.store
     with store.read() as tx:
         state: dict[str, Any] = {
             "segments": tx.segments(),

@@ -162,14 +162,14 @@ def test_activate_refuses_hostile_answers_and_changes_nothing(env: Env) -> None:
         event(f"accepted: {len(result.activated)} activated")
         assert acceptable is not False, "a hostile answer was accepted"
         assert set(result.activated) <= set(requested)
-        with service.store.read() as tx:
+        with service.context.store.read() as tx:
             stored = {lic.license_id: lic for lic in tx.licenses(env.install_code)}
         for license_id in result.activated:
-            assert service.trust.verify(stored[license_id].document)["license_id"] == str(license_id)
+            assert service.context.trust.verify(stored[license_id].document)["license_id"] == str(license_id)
         assert result.op_id not in {op.op_id for op in service.journal()}
         assert {f.license_id for f in result.failed} <= set(requested)
         # Put the store back, so that every example starts from no license on A (and replays alike).
-        with service.store.write() as tx:
+        with service.context.store.write() as tx:
             tx.delete_licenses(result.activated)
             tx.put_devices(before["devices"])
         assert snapshot(service, audit=False, journal=False) == before
@@ -217,10 +217,10 @@ def test_sync_refuses_hostile_install_views_and_changes_nothing(env: Env) -> Non
         event(f"accepted: {len(report.adopted)} adopted, {len(report.removed)} removed")
         assert acceptable is not False, "a hostile install view was accepted"
         assert report.skipped  # the segments without a Customer ID
-        with service.store.read() as tx:
+        with service.context.store.read() as tx:
             held = tx.licenses(env.install_code)
         for lic in held:
-            assert service.trust.verify(lic.document)["install_code"] == env.install_code
+            assert service.context.trust.verify(lic.document)["install_code"] == env.install_code
         if acceptable:
             assert {str(lic.license_id) for lic in held} == expected
 

@@ -201,7 +201,7 @@ def test_notes_are_stored_printable_bounded_and_round_trip(env: Env) -> None:
         _, error = call_refused_or_ok(lambda: service.set_note(license_id, note))
         assert error is None, error
         expected = "".join(c for c in note if c.isprintable())[:500]
-        with service.store.read() as tx:
+        with service.context.store.read() as tx:
             stored = tx.license(license_id).note
         assert stored == expected
         assert stored.isprintable() and len(stored) <= 500

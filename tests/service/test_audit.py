@@ -17,7 +17,7 @@ async def populated(service: LicenseService, customer: str) -> sqlite3.Connectio
     service.set_customer_id(A, "")
     service.set_customer_id(A, customer)
     service.provision(A, None)
-    db = sqlite3.connect(service.store.path)
+    db = sqlite3.connect(service.context.store.path)
     db.execute("DROP TRIGGER IF EXISTS audit_no_update")
     db.execute("DROP TRIGGER IF EXISTS audit_no_delete")
     for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():

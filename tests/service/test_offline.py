@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 
 
 def cloud_signer(service: LicenseService) -> Signer:
-    return Signer.load_or_create(service.trust.folder.parent / "cloud" / "cloud_key.pem")
+    return Signer.load_or_create(service.context.trust.folder.parent / "cloud" / "cloud_key.pem")
 
 
 def grant_doc(signer: Signer, install_code: str, customer_id: UUID, devices: int = 25) -> SignedDocument:

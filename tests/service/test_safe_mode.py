@@ -23,7 +23,7 @@ async def test_store_from_a_newer_smartlic_is_read_only(tmp_path) -> None:
 
     service = make_service(tmp_path)
     try:
-        assert service.store.read_only
+        assert service.read_only
         assert [s.name for s in service.segments()] == names
         report = service.status()
         assert report.warnings[0].kind == "store"

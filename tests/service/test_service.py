@@ -32,7 +32,7 @@ def snapshot(service: LicenseService) -> tuple:
 
 
 async def set_faults(service: LicenseService, **faults) -> None:
-    response = await service.cloud._http.post("/admin/faults", json=faults)
+    response = await service.context.cloud._http.post("/admin/faults", json=faults)
     assert response.status_code == 200, response.text
 
 
@@ -197,9 +197,9 @@ async def test_document_for_another_install_code_is_refused(
     ids = await capacity_ids(service, A, 25)
     seg_b = service.segment(B)
     # The cloud hands out B's document; an answer claiming it for A must be refused whole.
-    answer = await service.cloud.activate(seg_b.customer_id, seg_b.install_code, ids, uuid4())
+    answer = await service.context.cloud.activate(seg_b.customer_id, seg_b.install_code, ids, uuid4())
     with pytest.raises(SignatureInvalid, match="another controller"):
-        service._verify_grant(answer.results[0].document, service.segment(A))
+        service.context.verify_grant(answer.results[0].document, service.segment(A))
 
 
 async def test_transfer_with_cloud_down_holds_licenses_back_until_sync(

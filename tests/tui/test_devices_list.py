@@ -15,7 +15,7 @@ SEGMENT = "SmartServer-A"
 
 def add_devices(service: LicenseService, count: int) -> None:
     install_code = service.segment(SEGMENT).install_code
-    with service.store.write() as tx:
+    with service.context.store.write() as tx:
         tx.put_devices(
             Device(
                 device_id=f"A-MANY-{i:04d}",

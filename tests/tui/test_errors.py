@@ -101,7 +101,7 @@ async def test_customer_id_change_refused_keeps_old_value(app: SmartlicApp) -> N
 async def test_cloud_down_then_retry(app: SmartlicApp, monkeypatch: pytest.MonkeyPatch) -> None:
     service = app.service
     service.set_customer_id("SmartServer-A", str((await service.demo_info()).customer_id))
-    real = service.cloud.list_page
+    real = service.context.cloud.list_page
 
     async def down(*_args, **_kwargs):
         raise CloudUnreachable(
@@ -109,7 +109,7 @@ async def test_cloud_down_then_retry(app: SmartlicApp, monkeypatch: pytest.Monke
             hint="Check the network; nothing was changed.",
         )
 
-    monkeypatch.setattr(service.cloud, "list_page", down)
+    monkeypatch.setattr(service.context.cloud, "list_page", down)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await _open_download(pilot)
         assert "cannot be reached" in toasts(pilot)
@@ -119,7 +119,7 @@ async def test_cloud_down_then_retry(app: SmartlicApp, monkeypatch: pytest.Monke
         # The screen stays usable.
         await pilot.press("a", "n", "down")
         assert isinstance(app.screen, DownloadScreen)
-        monkeypatch.setattr(service.cloud, "list_page", real)
+        monkeypatch.setattr(service.context.cloud, "list_page", real)
         await pilot.press("r")
         await settle(pilot)
         assert screen.offer
@@ -129,19 +129,19 @@ async def test_cloud_down_then_retry(app: SmartlicApp, monkeypatch: pytest.Monke
 async def test_activation_cloud_down_is_retried(app: SmartlicApp, monkeypatch: pytest.MonkeyPatch) -> None:
     service = app.service
     service.set_customer_id("SmartServer-A", str((await service.demo_info()).customer_id))
-    real = service.cloud.activate
+    real = service.context.cloud.activate
 
     async def down(*_args, **_kwargs):
         raise CloudUnreachable("The license cloud did not answer in time.")
 
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await _open_download(pilot)
-        monkeypatch.setattr(service.cloud, "activate", down)
+        monkeypatch.setattr(service.context.cloud, "activate", down)
         await pilot.press("space", "A")
         await settle(pilot)
         assert "did not answer in time" in toasts(pilot)
         assert service.license_rows() == []
-        monkeypatch.setattr(service.cloud, "activate", real)
+        monkeypatch.setattr(service.context.cloud, "activate", real)
         await pilot.press("r")
         await settle(pilot)
         assert len(service.license_rows()) == 1
@@ -177,7 +177,7 @@ async def test_escape_stops_loading(app: SmartlicApp, monkeypatch: pytest.Monkey
     async def slow(*_args, **_kwargs):
         await asyncio.sleep(30)
 
-    monkeypatch.setattr(service.cloud, "list_page", slow)
+    monkeypatch.setattr(service.context.cloud, "list_page", slow)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("d")
         await pilot.pause()

@@ -26,7 +26,7 @@ NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 
 def signed_response(service: LicenseService, request_path: Path, out: Path, devices: list[int]) -> Path:
     """The License Customer Portal's answer to a request file, signed with the embedded cloud key."""
-    signer = Signer.load_or_create(service.trust.folder.parent / "cloud" / "cloud_key.pem")
+    signer = Signer.load_or_create(service.context.trust.folder.parent / "cloud" / "cloud_key.pem")
     request = json.loads(request_path.read_text())["payload"]
     docs = [
         signer.sign(

@@ -352,7 +352,7 @@ class ManageLicensesScreen(ServiceScreen):
             PathModal(
                 f"Offline Return — {seg.name}",
                 intro,
-                default_receipt_path(code, self.service.clock().date().isoformat()),
+                default_receipt_path(code, self.service.today().isoformat()),
                 verb="continues",
                 new_file=True,
                 id="receipt-path-modal",

@@ -1,10 +1,11 @@
-"""What every use case shares: the store, the cloud, the trust store, the clock and the audit."""
+"""What every use case shares: the Context (store, cloud, trust store, clock, audit) and pure helpers."""
 
 from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -45,31 +46,19 @@ def default_actor(face: str) -> str:
     return f"{user}@{origin} ({face})"
 
 
-class ServiceBase:
-    def __init__(
-        self,
-        store: Store,
-        cloud: CloudClient,
-        trust: TrustStore,
-        *,
-        clock: Clock,
-        expiring_days: int = rules.DEFAULT_EXPIRING_DAYS,
-        warning_days: Sequence[int] = rules.DEFAULT_WARNING_DAYS,
-        actor: str = "smartlic",
-    ) -> None:
-        self.store = store
-        self.cloud = cloud
-        self.trust = trust
-        self.clock = clock
-        self.expiring_days = expiring_days
-        self.warning_days = tuple(warning_days)
-        self.actor = actor
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every use case depends on, and the steps they share; built once, by core.wiring."""
 
-    async def aclose(self) -> None:
-        await self.cloud.aclose()
-        self.store.close()
+    store: Store
+    cloud: CloudClient
+    trust: TrustStore
+    clock: Clock
+    actor: str = "smartlic"
+    expiring_days: int = rules.DEFAULT_EXPIRING_DAYS
+    warning_days: tuple[int, ...] = rules.DEFAULT_WARNING_DAYS
 
-    def _segment_with_customer(self, ref: str) -> SegmentController:
+    def segment_with_customer(self, ref: str) -> SegmentController:
         with self.store.read() as tx:
             seg = find_segment(tx, ref)
         if seg.customer_id is None:
@@ -80,23 +69,10 @@ class ServiceBase:
             )
         return seg
 
-    def _verify_grant(self, document: SignedDocument, seg: SegmentController) -> LicenseGrant:
-        return self._grant_for(self.trust.verify(document), seg)
+    def verify_grant(self, document: SignedDocument, seg: SegmentController) -> LicenseGrant:
+        return grant_for(self.trust.verify(document), seg)
 
-    def _grant_for(self, payload: dict, seg: SegmentController) -> LicenseGrant:
-        """The grant in a verified ``payload``, if it is bound to ``seg`` and its customer."""
-        try:
-            grant = LicenseGrant.model_validate(payload)
-        except ValidationError as exc:
-            raise InvalidAnswer("A signed license document has fields smartlic does not understand.") from exc
-        if grant.install_code != seg.install_code or grant.customer_id != seg.customer_id:
-            raise SignatureInvalid(
-                f"A license document is bound to another controller or customer ({grant.license_id}).",
-                hint="Nothing was stored. Contact support: the cloud sent a document for someone else.",
-            )
-        return grant
-
-    def _relicense(self, tx: Tx, install_code: str) -> int:
+    def relicense(self, tx: Tx, install_code: str) -> int:
         """Apply the segment's capacity to its devices; returns how many changed state."""
         changes = rules.relicense_plan(
             tx.device_ranks(install_code), rules.capacity(tx.standings(install_code))
@@ -104,7 +80,7 @@ class ServiceBase:
         tx.set_device_states(changes)
         return len(changes)
 
-    def _effective_now(self) -> tuple[datetime, bool]:
+    def effective_now(self) -> tuple[datetime, bool]:
         """The time expiry is judged by, and whether the clock is behind the highest time seen.
 
         Turning the clock back more than a day must not bring an expired license back, so the
@@ -118,7 +94,7 @@ class ServiceBase:
             return trusted, True
         return now, False
 
-    def _remember_time(self) -> None:
+    def remember_time(self) -> None:
         """Record the clock as seen (monitoring calls status daily); skipped in read-only mode."""
         if self.store.read_only:
             return
@@ -131,7 +107,7 @@ class ServiceBase:
         with self.store.write() as tx:
             raise_trusted_time(tx, now)
 
-    def _audit(self, tx: Tx, operation: str, install_code: str | None, detail: dict, result: str) -> None:
+    def audit(self, tx: Tx, operation: str, install_code: str | None, detail: dict, result: str) -> None:
         raise_trusted_time(tx, self.clock())
         tx.audit(
             actor=self.actor,
@@ -142,7 +118,7 @@ class ServiceBase:
             at=self.clock(),
         )
 
-    def _device_signer(self, tx: Tx, install_code: str) -> Signer:
+    def device_signer(self, tx: Tx, install_code: str) -> Signer:
         key = f"device_key:{install_code}"
         pem = tx.meta_get(key)
         if pem:
@@ -150,6 +126,20 @@ class ServiceBase:
         signer = Signer.generate()
         tx.meta_set(key, signer.private_pem().decode())
         return signer
+
+
+def grant_for(payload: dict, seg: SegmentController) -> LicenseGrant:
+    """The grant in a verified ``payload``, if it is bound to ``seg`` and its customer."""
+    try:
+        grant = LicenseGrant.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidAnswer("A signed license document has fields smartlic does not understand.") from exc
+    if grant.install_code != seg.install_code or grant.customer_id != seg.customer_id:
+        raise SignatureInvalid(
+            f"A license document is bound to another controller or customer ({grant.license_id}).",
+            hint="Nothing was stored. Contact support: the cloud sent a document for someone else.",
+        )
+    return grant
 
 
 def find_segment(tx: Tx, ref: str | None) -> SegmentController:
