@@ -21,7 +21,7 @@ import re
 import tomllib
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -52,6 +52,7 @@ class Settings(BaseSettings):
         env_nested_delimiter=NESTED_DELIMITER,
         extra="forbid",
     )
+    reads_environment_and_file: ClassVar[bool] = True
 
     cloud_url: str | None = Field(
         default=None, description="License cloud base URL; unset means the embedded demo cloud"
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if not cls.reads_environment_and_file:
+            return (init_settings,)
         # No .env file and no secrets folder: smartlic documents neither. The CLI source is never
         # built (cli_parse_args is unset); `smartlic` parses its own arguments.
         return init_settings, _EnvSource(settings_cls), _toml_source(settings_cls)
@@ -115,16 +118,7 @@ class Settings(BaseSettings):
 class _ValuesOnly(Settings):
     """Settings from its keyword arguments and the defaults alone (see ``Settings.from_values``)."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+    reads_environment_and_file: ClassVar[bool] = False
 
 
 class _EnvSource(EnvSettingsSource):
