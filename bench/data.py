@@ -25,7 +25,7 @@ def fixed_clock() -> datetime:
 def settings_for(data_dir: Path, **extra):
     from core.settings import Settings
 
-    return Settings(data_dir=data_dir, retries=0, **extra)
+    return Settings.from_values(data_dir=data_dir, retries=0, **extra)
 
 
 def service_for(data_dir: Path, **hooks):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from core.errors import StoreUnavailable
 from core.settings import Settings
 
-PACKAGES = ("smartlic", "textual", "httpx", "pydantic", "cryptography", "fastapi")
+PACKAGES = ("smartlic", "textual", "httpx", "pydantic", "pydantic-settings", "cryptography", "fastapi")
 
 
 def versions() -> dict[str, str]:

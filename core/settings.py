@@ -1,43 +1,58 @@
-"""Settings: environment variables SMARTLIC_*, then an optional TOML file, then defaults.
+"""Settings (pydantic-settings): overrides, then SMARTLIC_* variables, then a TOML file, then defaults.
+
+Environment: ``SMARTLIC_<FIELD>`` in any case; lists and tables as JSON
+(``SMARTLIC_EXPIRY_WARNING_DAYS='[60,30,7]'``), or one table entry per variable with ``__``
+(``SMARTLIC_KEYS__DOWNLOAD=ctrl+d``). Tables from several sources merge entry by entry.
 
 The file is ``$SMARTLIC_CONFIG`` if set, else ``$XDG_CONFIG_HOME/smartlic/config.toml``
-(``~/.config/smartlic/config.toml``). A missing file is fine; a broken one is a ConfigError.
+(``~/.config/smartlic/config.toml``). A missing file is fine; a broken one is a ConfigError, as is
+every bad value: one line naming the setting, exit code 2.
+
+Secrets: a setting that is secret (a token, a password) is a ``SecretStr`` field. Its ``repr``, its
+``str`` and ``model_dump(mode="json")`` (so the support bundle) show ``**********``; only the code that
+sends it calls ``.get_secret_value()``. No setting is secret today: credentials inside ``cloud_url``
+are masked by ``core.diagnostics.mask_url``, which keeps the host readable.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import tomllib
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from core.errors import ConfigError
+from core.paths import default_config_file, default_data_dir, embedded_cloud_dir
 
 ENV_PREFIX = "SMARTLIC_"
-
-
-def _xdg(var: str, fallback: str) -> Path:
-    value = os.environ.get(var)
-    return Path(value) if value else Path.home() / fallback
-
-
-def default_data_dir() -> Path:
-    return _xdg("XDG_DATA_HOME", ".local/share") / "smartlic"
+NESTED_DELIMITER = "__"
 
 
 def config_file() -> Path:
     explicit = os.environ.get(f"{ENV_PREFIX}CONFIG")
-    return Path(explicit) if explicit else _xdg("XDG_CONFIG_HOME", ".config") / "smartlic" / "config.toml"
+    return Path(explicit) if explicit else default_config_file()
 
 
-class Settings(BaseModel):
-    # Plain pydantic, read by load_settings(): pydantic-settings costs ~70 ms of imports (its CLI
-    # source pulls in argparse and importlib.metadata), a quarter of a bare Textual app's start-up.
-    model_config = ConfigDict(extra="forbid")
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        case_sensitive=False,
+        env_nested_delimiter=NESTED_DELIMITER,
+        extra="forbid",
+    )
+    reads_environment_and_file: ClassVar[bool] = True
 
     cloud_url: str | None = Field(
         default=None, description="License cloud base URL; unset means the embedded demo cloud"
@@ -52,6 +67,27 @@ class Settings(BaseModel):
     keys: dict[str, str] = Field(
         default_factory=dict, description="Key remaps: binding id -> keys, e.g. download = 'ctrl+d'"
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if not cls.reads_environment_and_file:
+            return (init_settings,)
+        # No .env file and no secrets folder: smartlic documents neither. The CLI source is never
+        # built (cli_parse_args is unset); `smartlic` parses its own arguments.
+        return init_settings, _EnvSource(settings_cls), _toml_source(settings_cls)
+
+    @classmethod
+    def from_values(cls, **values: Any) -> Settings:
+        """These values and the defaults only, no environment and no file: for screenshots and benches,
+        which must not depend on who runs them."""
+        return _ValuesOnly(**values)
 
     @field_validator("cloud_url")
     @classmethod
@@ -72,45 +108,51 @@ class Settings(BaseModel):
 
     @property
     def embedded_cloud_dir(self) -> Path:
-        return self.data_dir / "cloud"
+        return embedded_cloud_dir(self.data_dir)
 
     @property
     def log_path(self) -> Path:
         return self.data_dir / "smartlic.log"
 
 
+class _ValuesOnly(Settings):
+    """Settings from its keyword arguments and the defaults alone (see ``Settings.from_values``)."""
+
+    reads_environment_and_file: ClassVar[bool] = False
+
+
+class _EnvSource(EnvSettingsSource):
+    """The environment source, whose bad JSON is a ConfigError naming the variable."""
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
+        except ValueError as exc:  # json.JSONDecodeError
+            reason = getattr(exc, "msg", str(exc))
+            raise ConfigError(
+                f"Invalid setting {_setting_name((field_name,))}: not valid JSON ({reason})."
+            ) from exc
+
+
+def _toml_source(settings_cls: type[BaseSettings]) -> TomlConfigSettingsSource:
+    """The file source; it reads the file at once, so read errors leave here as themselves."""
+    path = config_file()
+    if path.exists() and not path.is_file():
+        # The source would skip it without a word; a folder named as the file is a mistake to report.
+        raise ConfigError(f"The settings file {path} cannot be read: it is not a regular file.")
+    return TomlConfigSettingsSource(settings_cls, toml_file=path)
+
+
 def _setting_name(loc: tuple[Any, ...]) -> str:
     field = str(loc[0]) if loc else "?"
+    info = Settings.model_fields.get(field)
+    if len(loc) > 1 and isinstance(loc[1], str) and info and typing.get_origin(info.annotation) is dict:
+        entry = loc[1]
+        env = f"{ENV_PREFIX}{field.upper()}{NESTED_DELIMITER}{entry.upper()}"
+        return f"{env} (or `{field}.{entry}` in {config_file()})"
     return f"{ENV_PREFIX}{field.upper()} (or `{field}` in {config_file()})"
-
-
-def _file_values() -> dict[str, Any]:
-    try:
-        with config_file().open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-
-
-def _env_values() -> dict[str, Any]:
-    """``SMARTLIC_<FIELD>`` (any case) for each field; lists and tables are given as JSON."""
-    environ = {name.upper(): value for name, value in os.environ.items()}
-    values: dict[str, Any] = {}
-    for field, info in Settings.model_fields.items():
-        var = f"{ENV_PREFIX}{field.upper()}"
-        if var not in environ:
-            continue
-        raw = environ[var]
-        if typing.get_origin(info.annotation) in (list, dict):
-            try:
-                values[field] = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"Invalid setting {_setting_name((field,))}: not valid JSON ({exc.msg})."
-                ) from exc
-        else:
-            values[field] = raw
-    return values
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -119,7 +161,7 @@ def load_settings(**overrides: Any) -> Settings:
     Precedence: keyword overrides, then environment variables, then the file, then defaults.
     """
     try:
-        return Settings(**{**_file_values(), **_env_values(), **overrides})
+        return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"Invalid setting {_setting_name(first['loc'])}: {first['msg']}.") from exc
@@ -128,3 +170,9 @@ def load_settings(**overrides: Any) -> Settings:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise ConfigError(f"The settings file {config_file()} cannot be read: {reason}.") from exc
+    except ValueError as exc:
+        # pydantic_settings.SettingsError (its home moved between versions): any other refusal of a
+        # source, which names its field as `field "x"` in the message.
+        found = re.search(r'field "([^"]+)"', str(exc))
+        name = _setting_name((found.group(1),)) if found else "settings"
+        raise ConfigError(f"Invalid setting {name}: {exc.__cause__ or exc}.") from exc

@@ -6,10 +6,10 @@ This is the one place that chooses the embedded mock cloud; the service never kn
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.clock import utc_now
 from core.cloud import CloudClient
 from core.errors import StoreUnavailable
 from core.models import Clock
@@ -22,10 +22,6 @@ if TYPE_CHECKING:
     import httpx
 
 EMBEDDED_BASE_URL = "http://embedded-cloud"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def build_service(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -27,8 +28,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.delenv("NO_COLOR", raising=False)
-    for var in ("CLOUD_URL", "DATA_DIR", "TIMEOUT", "RETRIES", "EXPIRING_DAYS", "CONFIG", "KEYS"):
-        monkeypatch.delenv(f"SMARTLIC_{var}", raising=False)
+    # Settings read SMARTLIC_* in any case, and table entries as SMARTLIC_<TABLE>__<KEY>: drop them all.
+    for var in [name for name in os.environ if name.upper().startswith("SMARTLIC_")]:
+        monkeypatch.delenv(var)
 
 
 def make_service(data_dir, **settings) -> LicenseService:

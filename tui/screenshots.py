@@ -33,7 +33,7 @@ def fixed_clock() -> datetime:
 
 def make_app(data_dir: Path) -> SmartlicApp:
     """The app on the embedded demo cloud, with a fixed clock, seeded data and no animation."""
-    settings = Settings(data_dir=data_dir, retries=0)
+    settings = Settings.from_values(data_dir=data_dir, retries=0)
     service = build_service(settings, face="tui", clock=fixed_clock, rng=random.Random(42))
     app = SmartlicApp(service, settings)
     app.animation_level = "none"

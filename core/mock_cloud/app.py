@@ -11,8 +11,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from core.clock import utc_now
 from core.mock_cloud.api import CloudContext, router
-from core.mock_cloud.datadir import KEY_FILE, PUBLIC_KEY_FILE, open_data_dir, utc_now
+from core.mock_cloud.datadir import KEY_FILE, PUBLIC_KEY_FILE, open_data_dir
 from core.mock_cloud.faults import FaultMiddleware, Faults, FaultState, admin_router
 from core.mock_cloud.partner_api import partner_router
 from core.mock_cloud.portal_api import portal_router
@@ -20,7 +21,7 @@ from core.mock_cloud.problems import install_problem_handlers
 from core.mock_cloud.seed import DEFAULT_EARMARK_INSTALL_CODE, DEMO_PARTNER_NAME
 from core.models import Clock
 
-__all__ = ["KEY_FILE", "PUBLIC_KEY_FILE", "create_app", "utc_now"]
+__all__ = ["KEY_FILE", "PUBLIC_KEY_FILE", "create_app"]
 
 
 def create_app(

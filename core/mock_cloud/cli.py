@@ -18,14 +18,14 @@ import socket
 import sys
 from types import FrameType
 
-from core.mock_cloud.cli_common import PROG, Parser, common_options, data_dir_of, default_data_dir, run
+from core.mock_cloud.cli_common import PROG, Parser, common_options, data_dir_of, default_cloud_dir, run
 from core.mock_cloud.cli_partner import add_partner_commands
 from core.mock_cloud.cli_portal import add_portal_commands
 from core.mock_cloud.faults import Faults
 from core.mock_cloud.seed import DEFAULT_EARMARK_INSTALL_CODE
 from core.rules import is_install_code
 
-__all__ = ["PROG", "default_data_dir", "main"]
+__all__ = ["PROG", "default_cloud_dir", "main"]
 
 
 def _port(text: str) -> int:

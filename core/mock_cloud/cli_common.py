@@ -20,9 +20,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
-from core.mock_cloud.datadir import CloudData, open_data_dir, utc_now
+from core.clock import utc_now
+from core.mock_cloud.datadir import CloudData, open_data_dir
 from core.mock_cloud.db import CloudDBError
 from core.mock_cloud.problems import ApiProblem, make_problem
+from core.paths import default_data_dir, embedded_cloud_dir
 
 PROG = "smartlic-cloud"
 Handler = Callable[[argparse.Namespace], int]
@@ -44,19 +46,15 @@ class CliError(Exception):
         self.code = code
 
 
-def default_data_dir() -> Path:
+def default_cloud_dir() -> Path:
     """The folder the embedded demo cloud uses too, so both see the same licenses."""
     explicit = os.environ.get("SMARTLIC_DATA_DIR")
-    if explicit:
-        return Path(explicit) / "cloud"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "smartlic" / "cloud"
+    return embedded_cloud_dir(Path(explicit) if explicit else default_data_dir())
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:
     data: Path | None = args.data
-    return (data or default_data_dir()).expanduser().resolve()
+    return (data or default_cloud_dir()).expanduser().resolve()
 
 
 def common_options() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from core.clock import utc_now
 from core.mock_cloud import partner
 from core.mock_cloud.cli_common import (
     CliError,
@@ -22,7 +23,6 @@ from core.mock_cloud.cli_common import (
     first_error,
     uuid_arg,
 )
-from core.mock_cloud.datadir import utc_now
 from core.mock_cloud.db import Partner, Tx
 from core.mock_cloud.partner import LicenseList, NewCustomer, NewLicenses, PartnerLicense
 from core.mock_cloud.seed import DEMO_PARTNER_TOKEN

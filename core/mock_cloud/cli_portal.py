@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from core.clock import utc_now
 from core.mock_cloud import portal
 from core.mock_cloud.cli_common import (
     CliError,
@@ -23,7 +24,6 @@ from core.mock_cloud.cli_common import (
     first_error,
     uuid_arg,
 )
-from core.mock_cloud.datadir import utc_now
 from core.models import OfflineResponse, SignedDocument
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -20,10 +19,6 @@ from core.signing import Signer
 
 KEY_FILE = "cloud_key.pem"
 PUBLIC_KEY_FILE = "cloud_key.pub"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

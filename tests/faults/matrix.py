@@ -31,12 +31,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from core.clock import utc_now
 from core.mock_cloud.datadir import open_data_dir
 from core.mock_cloud.db import LicenseRecord
 from core.models import LicenseKind
@@ -70,10 +71,6 @@ OUTCOMES: list[Outcome] = []
 
 
 # --- the cloud process ---------------------------------------------------------------------------
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def add_customer_licenses(data_dir: Path, count: int, devices: int = 25) -> None:

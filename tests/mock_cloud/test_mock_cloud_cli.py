@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.mock_cloud.cli import default_data_dir, main
+from core.mock_cloud.cli import default_cloud_dir, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,15 +94,15 @@ def test_bad_arguments_exit_2_with_one_line(argv: list[str], capsys: pytest.Capt
     assert err.count("\n") == 1 and err.startswith("smartlic-cloud")
 
 
-def test_default_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_cloud_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SMARTLIC_DATA_DIR", str(tmp_path / "s"))
-    assert default_data_dir() == tmp_path / "s" / "cloud"
+    assert default_cloud_dir() == tmp_path / "s" / "cloud"
     monkeypatch.delenv("SMARTLIC_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "x"))
-    assert default_data_dir() == tmp_path / "x" / "smartlic" / "cloud"
+    assert default_cloud_dir() == tmp_path / "x" / "smartlic" / "cloud"
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "h"))
-    assert default_data_dir() == tmp_path / "h" / ".local" / "share" / "smartlic" / "cloud"
+    assert default_cloud_dir() == tmp_path / "h" / ".local" / "share" / "smartlic" / "cloud"
 
 
 def test_port_in_use_is_one_line(tmp_path: Path) -> None:
