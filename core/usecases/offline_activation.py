@@ -21,17 +21,17 @@ from core.views import (
 
 
 class OfflineMixin(ServiceBase):
-    def offline_request(self, ref: str, path: Path) -> OfflineRequest:
+    def offline_request(self, ref: str, path: Path, force: bool = False) -> OfflineRequest:
         """Write a signed offline activation request for the segment to ``path``."""
         seg = self._segment_with_customer(ref)
         request_id = offline.new_file_id()
         with self.store.write() as tx:
             signer = self._device_signer(tx, seg.install_code)
             document = offline.make_request(signer, seg, request_id, self.clock())
-            tmp = offline.write_document(path, document)
+            tmp = offline.write_document(path, document, force)
             tx.meta_set(_outstanding_key(seg.install_code), request_id)
             self._audit(tx, "offline-request", seg.install_code, {"request_id": request_id}, "ok")
-        offline.put_in_place(tmp, path)
+        offline.put_in_place(tmp)
         return OfflineRequest.model_validate(document.payload)
 
     def add_license_file(self, path: Path) -> AddLicenseResult:
@@ -76,7 +76,7 @@ class OfflineMixin(ServiceBase):
             crashpoint("mid-transaction")
         return AddLicenseResult(segment=seg, added=added, devices_relicensed=changed)
 
-    def offline_return(self, ref: str, path: Path) -> ReturnReceipt:
+    def offline_return(self, ref: str, path: Path, force: bool = False) -> ReturnReceipt:
         """Take every license off the segment, then write a signed return receipt to ``path``."""
         seg = self._segment_with_customer(ref)
         receipt_id = offline.new_file_id()
@@ -87,7 +87,7 @@ class OfflineMixin(ServiceBase):
             ids = [lic.license_id for lic in licenses]
             signer = self._device_signer(tx, seg.install_code)
             document = offline.make_receipt(signer, seg, receipt_id, ids, self.clock())
-            tmp = offline.write_document(path, document)
+            tmp = offline.write_document(path, document, force)
             tx.delete_licenses(ids)
             changed = self._relicense(tx, seg.install_code)
             self._audit(
@@ -97,7 +97,7 @@ class OfflineMixin(ServiceBase):
                 {"receipt_id": receipt_id, "license_ids": [str(i) for i in ids], "devices": changed},
                 "ok",
             )
-        offline.put_in_place(tmp, path)
+        offline.put_in_place(tmp)
         return ReturnReceipt.model_validate(document.payload)
 
 

@@ -125,7 +125,7 @@ class StatusMixin(ReadsMixin):
             message=f"The audit log was altered at entry {bad}: it was deleted, edited or moved.",
         )
 
-    def diagnostics(self, path: Path, settings: Settings) -> Path:
+    def diagnostics(self, path: Path, settings: Settings, force: bool = False) -> Path:
         """Write a support bundle (JSON, no secrets) to ``path``."""
         from core import diagnostics  # importlib.metadata: only when a bundle is written
 
@@ -148,5 +148,4 @@ class StatusMixin(ReadsMixin):
             "journal": [e.model_dump(mode="json") for e in journal],
             "audit": [e.model_dump(mode="json") for e in audit],
         }
-        diagnostics.write_bundle(path, bundle)
-        return path
+        return diagnostics.write_bundle(path, bundle, force)
