@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from importlib import metadata
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from core.errors import StoreUnavailable
+from core import safe_files
 from core.settings import Settings
 
 PACKAGES = ("smartlic", "textual", "httpx", "pydantic", "pydantic-settings", "cryptography", "fastapi")
@@ -45,13 +44,6 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     return values
 
 
-def write_bundle(path: Path, bundle: dict[str, Any]) -> None:
+def write_bundle(path: Path, bundle: dict[str, Any], force: bool = False) -> Path:
     text = json.dumps(bundle, indent=2, ensure_ascii=False, default=str)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise StoreUnavailable(
-            f"Cannot write {path}: {exc.strerror}.", hint="Choose another folder or free disk space."
-        ) from exc
+    return safe_files.write_file(path, (text + "\n").encode("utf-8"), force=force)

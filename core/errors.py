@@ -56,3 +56,16 @@ class SignatureInvalid(SmartlicError):
 
 class StoreUnavailable(SmartlicError):
     """The store file is damaged, from a newer version, or not writable."""
+
+
+class FileError(SmartlicError):
+    """A file could not be read or written as asked (raised by core.safe_files only)."""
+
+
+class FileRefused(InvalidInput, FileError):
+    """The file given is not one smartlic reads or writes: not a regular file, too large, there
+    already, not found. Nothing was read or written."""
+
+
+class FileNotWritten(StoreUnavailable, FileError):
+    """The system refused the write (no such folder, no permission, disk full)."""

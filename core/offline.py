@@ -7,9 +7,7 @@ against the trust store like every license document.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +15,8 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from core.errors import InvalidInput, StoreUnavailable
+from core import safe_files
+from core.errors import InvalidInput
 from core.models import (
     OfflineRequest,
     OfflineResponse,
@@ -27,7 +26,7 @@ from core.models import (
 )
 from core.signing import Signer
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FILE_BYTES = safe_files.DOCUMENT_LIMIT
 
 
 def new_file_id() -> str:
@@ -64,14 +63,7 @@ def make_receipt(
 
 def read_document(path: Path) -> SignedDocument:
     """A signed document from a file, or one InvalidInput saying why the file is not one."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InvalidInput(f"{path} is too large to be a license file.")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InvalidInput(f"There is no file {path}.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} cannot be read as a license file ({type(exc).__name__}).") from exc
+    text = safe_files.read_text(path, limit=MAX_FILE_BYTES, what="license file")
     return parse_document(text, str(path))
 
 
@@ -114,32 +106,16 @@ def response_payload(payload: dict) -> OfflineResponse:
         ) from exc
 
 
-def write_document(path: Path, document: SignedDocument) -> Path:
-    """Write ``document`` to ``path.tmp`` and return it; the caller renames it into place.
+def write_document(path: Path, document: SignedDocument, force: bool = False) -> safe_files.PreparedFile:
+    """Write ``document`` beside ``path`` (core.safe_files); the caller puts it in place.
 
-    Writing first means a full disk or a bad folder fails before the store changes anything.
+    Writing first means a refused target, a full disk or a bad folder fails before the store
+    changes anything.
     """
-    tmp = path.with_name(path.name + ".tmp")
     text = json.dumps(document.model_dump(mode="json"), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as exc:
-        _remove_quietly(tmp)
-        raise StoreUnavailable(
-            f"Cannot write {path}: {exc.strerror}.",
-            hint="Choose another folder or free some disk space; nothing was changed.",
-            code="file_not_written",
-        ) from exc
-    return tmp
+    return safe_files.prepare_file(path, text.encode("utf-8"), force=force)
 
 
-def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
-def put_in_place(tmp: Path, path: Path) -> None:
-    os.replace(tmp, path)
+def put_in_place(prepared: safe_files.PreparedFile) -> Path:
+    """After the store committed: a failure keeps the written file and says where it is."""
+    return prepared.commit(keep_on_failure=True)

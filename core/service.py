@@ -169,17 +169,17 @@ class LicenseService:
 
     # --- offline: files carried by hand ------------------------------------------------------
 
-    def offline_request(self, ref: str, path: Path) -> OfflineRequest:
+    def offline_request(self, ref: str, path: Path, force: bool = False) -> OfflineRequest:
         """Write a signed offline activation request for the segment to ``path``."""
-        return offline_activation.offline_request(self.context, ref, path)
+        return offline_activation.offline_request(self.context, ref, path, force)
 
     def add_license_file(self, path: Path) -> AddLicenseResult:
         """Import a license response file: every license in it, or none."""
         return offline_activation.add_license_file(self.context, path)
 
-    def offline_return(self, ref: str, path: Path) -> ReturnReceipt:
+    def offline_return(self, ref: str, path: Path, force: bool = False) -> ReturnReceipt:
         """Take every license off the segment, then write a signed return receipt to ``path``."""
-        return offline_activation.offline_return(self.context, ref, path)
+        return offline_activation.offline_return(self.context, ref, path, force)
 
     # --- status and support ------------------------------------------------------------------
 
@@ -191,6 +191,6 @@ class LicenseService:
         """Check the hash chain of the audit log; names the first deleted, edited or moved entry."""
         return status.audit_verify(self.context)
 
-    def diagnostics(self, path: Path, settings: Settings) -> Path:
-        """Write a support bundle (JSON, no secrets) to ``path``."""
-        return status.diagnostics(self.context, path, settings)
+    def diagnostics(self, path: Path, settings: Settings, force: bool = False) -> Path:
+        """Write a support bundle (JSON, no secrets; mode 0600) to ``path``."""
+        return status.diagnostics(self.context, path, settings, force)

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from core.models import SegmentController
+from core.sanitize import clean
 from core.service import LicenseService
 from core.settings import Settings
 from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS
@@ -24,6 +25,8 @@ from tui.screens.manage_licenses import ManageLicensesScreen
 from tui.widgets.errors import ErrorHandling
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from tui.screens.help import Section
 
 log = logging.getLogger("smartlic.tui")
@@ -72,6 +75,24 @@ class SmartlicApp(ErrorHandling, App[int]):
         self.settings = settings
         if settings.keys:
             self.set_keymap(settings.keys)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        # Every toast of every screen comes here; toasts carry cloud reasons and problem details.
+        super().notify(
+            clean(message, multiline=True),
+            title=clean(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def on_mount(self) -> None:
         self.push_screen(ManageLicensesScreen())

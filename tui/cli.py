@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from core import safe_files
 from core.errors import InvalidInput, SmartlicError
 from core.service import LicenseService
 from core.settings import Settings, load_settings
@@ -26,6 +27,7 @@ from tui.cli_output import emit_json, error_line, say, table
 if TYPE_CHECKING:
     import argparse
 
+FORCE_HELP = "replace FILE if it is an existing regular file (never a link, device or folder)"
 Handler = Callable[[LicenseService, "argparse.Namespace"], Awaitable[int]]
 HANDLERS: dict[str, Handler] = {}
 
@@ -230,10 +232,7 @@ async def _status(service: LicenseService, args: argparse.Namespace) -> int:
 
 @command("trust")
 async def _trust(service: LicenseService, args: argparse.Namespace) -> int:
-    try:
-        pem = Path(args.keyfile).read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"Cannot read {args.keyfile}: {exc.strerror}.") from exc
+    pem = safe_files.read_bytes(Path(args.keyfile), limit=safe_files.KEY_LIMIT, what="public key file")
     key_id = service.trust_add(pem)
     if args.json:
         emit_json({"key_id": key_id})
@@ -245,15 +244,17 @@ async def _trust(service: LicenseService, args: argparse.Namespace) -> int:
 @command("offline")
 async def _offline(service: LicenseService, args: argparse.Namespace) -> int:
     path = Path(args.output)
+    # Before anything changes: `offline return -o FOLDER` must not take the licenses off first.
+    safe_files.check_writable_target(path, force=args.force)
     if args.action == "request":
-        request = service.offline_request(args.segment, path)
+        request = service.offline_request(args.segment, path, args.force)
         if args.json:
             emit_json({"file": str(path), "request": request})
         else:
             say(f"Wrote offline activation request {request.request_id} to {path}.")
             say("Take it to the License Customer Portal; load its answer with `smartlic add-license FILE`.")
         return 0
-    receipt = service.offline_return(args.segment, path)
+    receipt = service.offline_return(args.segment, path, args.force)
     if args.json:
         emit_json({"file": str(path), "receipt": receipt})
     else:
@@ -308,7 +309,7 @@ async def _audit(service: LicenseService, args: argparse.Namespace) -> int:
 
 @command("diagnostics")
 async def _diagnostics(service: LicenseService, args: argparse.Namespace) -> int:
-    path = service.diagnostics(Path(args.output), args.settings)
+    path = service.diagnostics(Path(args.output), args.settings, args.force)
     if args.json:
         emit_json({"file": str(path)})
     else:
@@ -393,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["request", "return"])
     p.add_argument("segment")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the file")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p = sub.add_parser("add-license", parents=[common], help="import a license response file")
     p.add_argument("file")
     p = sub.add_parser("audit", parents=[common], help="list the audit log, or verify its hash chain")
@@ -400,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the newest N entries")
     p = sub.add_parser("diagnostics", parents=[common], help="write a support bundle (no secrets)")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     return parser
 
 

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
-
-def _printable(text: str, keep: str = "") -> str:
-    """Control characters (C0, C1, bidi overrides) from outside text must not drive the terminal."""
-    return "".join(c if c in keep or not _moves_the_cursor(c) else "?" for c in text)
-
-
-def _moves_the_cursor(char: str) -> bool:
-    category = unicodedata.category(char)
-    return category[0] == "C" or category in ("Zl", "Zp")
+from core.sanitize import clean, escape_json
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[_printable("" if v is None else str(v)) for v in row] for row in rows]
+    cells = [[clean("" if v is None else str(v)) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -41,13 +32,14 @@ def to_jsonable(value: Any) -> Any:
 
 
 def emit_json(value: Any) -> None:
-    json.dump(to_jsonable(value), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    # Control and bidi characters as \uXXXX: a terminal showing the JSON is not driven by them.
+    sys.stdout.write(escape_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)) + "\n")
 
 
 def say(text: str = "") -> None:
-    print(_printable(text, keep="\n"))
+    print(clean(text, multiline=True))
 
 
 def error_line(text: str) -> None:
-    print(f"smartlic: {_printable(text)}", file=sys.stderr)
+    # One line, whatever the text carries: a hint's own lines become spaces.
+    print(f"smartlic: {clean(text.replace(chr(10), ' '))}", file=sys.stderr)

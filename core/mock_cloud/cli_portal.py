@@ -8,11 +8,11 @@ bytes).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from core import safe_files
 from core.clock import utc_now
 from core.mock_cloud import portal
 from core.mock_cloud.cli_common import (
@@ -29,11 +29,9 @@ from core.models import OfflineResponse, SignedDocument
 
 def _read_document(path: Path, what: str) -> SignedDocument:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CliError(
-            f"cannot read {what} {path}: {exc.strerror or exc}", exit_code=2, code="unreadable_file"
-        ) from None
+        raw = safe_files.read_bytes(path, limit=safe_files.DOCUMENT_LIMIT, what=what)
+    except safe_files.FileError as exc:
+        raise CliError(exc.message, exit_code=2, code="unreadable_file") from None
     try:
         return SignedDocument.model_validate_json(raw)
     except ValidationError as exc:
@@ -44,25 +42,23 @@ def _read_document(path: Path, what: str) -> SignedDocument:
         ) from None
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CliError(
-            f"cannot write {path}: {exc.strerror or exc}", exit_code=1, code="unwritable_file"
-        ) from None
+def _file_error(exc: safe_files.FileError) -> CliError:
+    """A refused target is bad input (exit 2); a write the system refused is exit 1."""
+    code = exc.code if exc.exit_code == 2 else "unwritable_file"
+    return CliError(f"{exc.message} {exc.hint or ''}".strip(), exit_code=exc.exit_code, code=code)
 
 
 def fulfil(args: argparse.Namespace) -> int:
     request = _read_document(args.request_file, "request file")
-    with cloud_data(args) as data, data.db.write() as tx:
-        answer = portal.fulfil(tx, data.signer, request, args.license, utc_now())
     output: Path = args.output
-    # Written after the commit: if writing fails, running the command again writes the same answer.
-    _write_atomically(output, answer + "\n")
+    try:
+        safe_files.check_writable_target(output, force=args.force)
+        with cloud_data(args) as data, data.db.write() as tx:
+            answer = portal.fulfil(tx, data.signer, request, args.license, utc_now())
+        # Written after the commit: if writing fails, running the command again writes the same answer.
+        output = safe_files.write_file(output, (answer + "\n").encode("utf-8"), force=args.force)
+    except safe_files.FileError as exc:
+        raise _file_error(exc) from None
     response = OfflineResponse.model_validate(SignedDocument.model_validate_json(answer).payload)
     license_ids = [str(d.payload["license_id"]) for d in response.licenses]
     emit(
@@ -115,6 +111,7 @@ def add_portal_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         help="a License ID of the request's customer to activate (repeat for more)",
     )
     make.add_argument("-o", "--output", metavar="RESPONSE_FILE", type=Path, required=True)
+    make.add_argument("--force", action="store_true", help="replace RESPONSE_FILE if it exists")
     make.set_defaults(handler=fulfil)
 
     back = actions.add_parser("return", parents=[common], help="credit back a return receipt")

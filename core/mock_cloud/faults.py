@@ -17,6 +17,10 @@ the faults.
 * ``oversized``: the endpoint commits, then the answer claims a body of ``OVERSIZED_BYTES`` (one
   byte over the client's 64 MiB limit) and sends a little junk; a client must refuse it from the
   header, without reading (or holding) the body.
+* ``hostile``: a cloud that attacks the terminal: ``HOSTILE_TEXT`` (a window title, a screen clear,
+  a clipboard write, a bidi override, a one-character C1 CSI) is appended to every description,
+  refusal reason and problem detail of the answers, outside signed documents (their signatures
+  still verify). Faces must show it, not obey it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ ADMIN_PREFIX = "/api/v1/admin/"
 OVERSIZED_BYTES = 64 * 1024 * 1024 + 1
 _JUNK = b"\x00junk" * 8192
 _TEN_YEARS = 10 * 366 * 24 * 3600
+HOSTILE_TEXT = (
+    "\x1b]0;PWNED-TITLE\x07"  # OSC 0: retitle the window
+    "\x1b[2J\x1b[H"  # clear the screen, cursor home
+    "\x1b]52;c;cHduZWQ=\x07"  # OSC 52: write the clipboard
+    "\u202eexe.txt"  # RIGHT-TO-LEFT OVERRIDE
+    "\x9b2J"  # C1 CSI: clear the screen on 8-bit terminals
+)
+_HOSTILE_FIELDS = frozenset({"description", "reason", "detail"})
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
@@ -64,6 +76,7 @@ class Faults(BaseModel):
         default=0.0, ge=-_TEN_YEARS, le=_TEN_YEARS, description="Seconds added to the cloud's clock"
     )
     oversized: int = Field(default=0, ge=0, description="Commit, then claim a too-large body for N answers")
+    hostile: bool = Field(default=False, description="Put terminal escape sequences into outside text")
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
@@ -132,6 +145,24 @@ def _signed_documents(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+def _make_hostile(value: Any) -> bool:
+    """Append HOSTILE_TEXT to the outside-text fields of ``value`` in place; whether any was found."""
+    found = False
+    if isinstance(value, dict):
+        if {"payload", "key_id", "signature"} <= value.keys():
+            return False  # signed: changing it would only test the signature check
+        for key, item in value.items():
+            if key in _HOSTILE_FIELDS and isinstance(item, str):
+                value[key] = item + HOSTILE_TEXT
+                found = True
+            else:
+                found = _make_hostile(item) or found
+    elif isinstance(value, list):
+        for item in value:
+            found = _make_hostile(item) or found
+    return found
+
+
 class FaultMiddleware:
     def __init__(self, app: ASGIApp, state: FaultState) -> None:
         self.app = app
@@ -158,7 +189,8 @@ class FaultMiddleware:
 
     async def _deliver(self, scope: Scope, receive: Receive, send: Send) -> None:
         faults = self.state.get()
-        if not (faults.malformed or faults.bad_signature or faults.drop or faults.oversized):
+        rewrites = faults.malformed or faults.bad_signature or faults.drop or faults.oversized
+        if not (rewrites or faults.hostile):
             await self.app(scope, receive, send)
             return
         await self._rewriting(scope, receive, send)
@@ -240,9 +272,10 @@ class FaultMiddleware:
             data = json.loads(body)
         except ValueError:
             return body
+        hostile = self.state.get().hostile and _make_hostile(data)
         documents = _signed_documents(data)
         granted = self.state.take("bad_signature", len(documents)) if documents else 0
-        if not granted:
+        if not granted and not hostile:
             return body
         for document in documents[:granted]:
             document["signature"] = _corrupt(document["signature"])

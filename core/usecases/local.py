@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from core import rules
+from core import rules, sanitize
 from core.errors import InvalidInput, NotFound, Refused
 from core.models import (
     DeviceState,
@@ -60,7 +60,7 @@ def set_customer_id(ctx: Context, ref: str, text: str) -> SegmentController:
 
 
 def set_note(ctx: Context, license_id: UUID, note: str) -> None:
-    clean = "".join(c for c in note if c.isprintable())[:500]
+    clean = sanitize.clean(note)[:500]
     with ctx.store.write() as tx:
         lic = tx.license(license_id)
         if lic is None:

@@ -20,17 +20,17 @@ from core.views import (
 )
 
 
-def offline_request(ctx: Context, ref: str, path: Path) -> OfflineRequest:
+def offline_request(ctx: Context, ref: str, path: Path, force: bool = False) -> OfflineRequest:
     """Write a signed offline activation request for the segment to ``path``."""
     seg = ctx.segment_with_customer(ref)
     request_id = offline.new_file_id()
     with ctx.store.write() as tx:
         signer = ctx.device_signer(tx, seg.install_code)
         document = offline.make_request(signer, seg, request_id, ctx.clock())
-        tmp = offline.write_document(path, document)
+        tmp = offline.write_document(path, document, force)
         tx.meta_set(_outstanding_key(seg.install_code), request_id)
         ctx.audit(tx, "offline-request", seg.install_code, {"request_id": request_id}, "ok")
-    offline.put_in_place(tmp, path)
+    offline.put_in_place(tmp)
     return OfflineRequest.model_validate(document.payload)
 
 
@@ -77,7 +77,7 @@ def add_license_file(ctx: Context, path: Path) -> AddLicenseResult:
     return AddLicenseResult(segment=seg, added=added, devices_relicensed=changed)
 
 
-def offline_return(ctx: Context, ref: str, path: Path) -> ReturnReceipt:
+def offline_return(ctx: Context, ref: str, path: Path, force: bool = False) -> ReturnReceipt:
     """Take every license off the segment, then write a signed return receipt to ``path``."""
     seg = ctx.segment_with_customer(ref)
     receipt_id = offline.new_file_id()
@@ -88,7 +88,7 @@ def offline_return(ctx: Context, ref: str, path: Path) -> ReturnReceipt:
         ids = [lic.license_id for lic in licenses]
         signer = ctx.device_signer(tx, seg.install_code)
         document = offline.make_receipt(signer, seg, receipt_id, ids, ctx.clock())
-        tmp = offline.write_document(path, document)
+        tmp = offline.write_document(path, document, force)
         tx.delete_licenses(ids)
         changed = ctx.relicense(tx, seg.install_code)
         ctx.audit(
@@ -98,7 +98,7 @@ def offline_return(ctx: Context, ref: str, path: Path) -> ReturnReceipt:
             {"receipt_id": receipt_id, "license_ids": [str(i) for i in ids], "devices": changed},
             "ok",
         )
-    offline.put_in_place(tmp, path)
+    offline.put_in_place(tmp)
     return ReturnReceipt.model_validate(document.payload)
 
 

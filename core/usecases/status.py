@@ -124,7 +124,7 @@ def audit_verify(ctx: Context) -> AuditCheck:
     )
 
 
-def diagnostics(ctx: Context, path: Path, settings: Settings) -> Path:
+def diagnostics(ctx: Context, path: Path, settings: Settings, force: bool = False) -> Path:
     """Write a support bundle (JSON, no secrets) to ``path``."""
     from core import diagnostics  # importlib.metadata: only when a bundle is written
 
@@ -147,5 +147,4 @@ def diagnostics(ctx: Context, path: Path, settings: Settings) -> Path:
         "journal": [e.model_dump(mode="json") for e in journal],
         "audit": [e.model_dump(mode="json") for e in audit],
     }
-    diagnostics.write_bundle(path, bundle)
-    return path
+    return diagnostics.write_bundle(path, bundle, force)

@@ -45,7 +45,8 @@ class Offline:
         self.renew()
 
     def renew(self) -> None:
-        request = self.env.service.offline_request(A, self.env.tmp / "request.json")
+        # A new request replaces the last one, file and all.
+        request = self.env.service.offline_request(A, self.env.tmp / "request.json", force=True)
         self.request_id = request.request_id
         self.grants = [self.env.sign(self.env.grant(devices=n)).model_dump(mode="json") for n in (25, 100)]
         self.payload = self.env.response_payload(self.request_id, [])

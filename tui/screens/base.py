@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from tui.widgets.errors import ErrorHandling
+from tui.widgets.styles import plain
 
 if TYPE_CHECKING:
     from core.service import LicenseService
@@ -91,7 +92,7 @@ def cursor_key(table: DataTable) -> str | None:
 
 
 def title_text(title: str, subtitle: str = "") -> Text:
-    text = Text(title, style="bold")
+    text = plain(title, style="bold")
     if subtitle:
-        text.append(" — " + subtitle)
+        text.append(plain(" — " + subtitle))
     return text

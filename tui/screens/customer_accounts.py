@@ -83,7 +83,7 @@ class CustomerAccountsScreen(ServiceScreen):
     def _cells(self, seg: SegmentController) -> list[object]:
         code = seg.install_code
         if code in self.pending:
-            value = Text(self.pending[code] or "(cleared)", style=YELLOW)
+            value = plain(self.pending[code] or "(cleared)", style=YELLOW)
             changes = Text("● unsaved", style=YELLOW)
         else:
             value = plain(seg.customer_id) if seg.customer_id else Text("(none)", style="dim")
@@ -105,7 +105,7 @@ class CustomerAccountsScreen(ServiceScreen):
             detail.update("")
         else:
             column = table.cursor_coordinate.column
-            text = Text(f"{seg.name} ({seg.install_code}) · ", style="bold")
+            text = plain(f"{seg.name} ({seg.install_code}) · ", style="bold")
             if column in READ_ONLY:
                 text.append(f"{READ_ONLY[column]} is read-only.")
             else:
@@ -232,7 +232,7 @@ class CustomerAccountsScreen(ServiceScreen):
         self.app.push_screen(
             ChoiceModal(
                 "Unsaved changes",
-                Text(f"The Customer ID of {names} has unsaved changes. Save them?"),
+                plain(f"The Customer ID of {names} has unsaved changes. Save them?"),
                 [
                     ("stay", "c", "Stay here"),
                     ("save", "s", "Save Changes"),

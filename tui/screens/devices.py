@@ -17,7 +17,7 @@ from tui.screens.base import title_text
 from tui.screens.marking import MarkingScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
-from tui.widgets.styles import RED, STATE_STYLE, state_text
+from tui.widgets.styles import RED, STATE_STYLE, plain, state_text
 from tui.widgets.vtable import VirtualTable
 
 # More rows than any terminal shows: the first paint reads this many, the rest follow after it.
@@ -201,8 +201,9 @@ class DevicesScreen(MarkingScreen):
         self.refresh_data()
         text = Text(f"Provisioned {len(result.provisioned)} device(s).")
         for device_id, reason in result.refused.items():
-            text.append(f"\nREFUSED {device_id}: ", style=RED)
-            text.append(Text(reason))
+            text.append("\n")
+            text.append(plain(f"REFUSED {device_id}: ", style=RED))
+            text.append(plain(reason))
         box = self.query_one("#result", Static)
         box.update(text)
         box.display = True

@@ -18,7 +18,7 @@ from tui.screens.base import title_text
 from tui.screens.marking import MarkingScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
-from tui.widgets.styles import RED
+from tui.widgets.styles import RED, plain, prose
 from tui.widgets.vtable import VirtualTable
 
 # What the screen keeps of one offered license: (transfer date as text, "" if none; description).
@@ -129,7 +129,7 @@ class DownloadScreen(MarkingScreen):
         self.selection.keep_only(self.offer)
         self._fill()
         empty = self.query_one("#empty", Static)
-        empty.update(Text(offer.empty_reason or "The cloud holds no licenses for this Customer ID."))
+        empty.update(prose(offer.empty_reason or "The cloud holds no licenses for this Customer ID."))
         empty.display = not self.offer
         table.display = bool(self.offer)
         self.list_loaded()
@@ -158,7 +158,7 @@ class DownloadScreen(MarkingScreen):
     def _count(self, message: str | None = None) -> None:
         count = self.query_one("#count", Static)
         if message:
-            count.update(Text(message))
+            count.update(plain(message))
         else:
             count.update(
                 Text(
@@ -178,7 +178,7 @@ class DownloadScreen(MarkingScreen):
             return
         transfer, description = entry
         text = Text(f"License ID {key}", style="bold")
-        text.append(f" · {description}")
+        text.append(plain(f" · {description}"))
         if transfer:
             text.append(f" · transferred {transfer}")
         detail.update(text)
@@ -235,7 +235,7 @@ class DownloadScreen(MarkingScreen):
             text.append(f" {len(result.already_active)} were active already.")
         for failure in result.failed:
             text.append(f"\nFAILED {failure.license_id}: ", style=RED)
-            text.append(Text(f"{failure.reason} [{failure.code}]"))
+            text.append(plain(f"{failure.reason} [{failure.code}]"))
         result_box = self.query_one("#result", Static)
         result_box.update(text)
         result_box.display = True
@@ -254,7 +254,7 @@ class DownloadScreen(MarkingScreen):
 
     def _on_progress(self, message: str, fraction: float) -> None:
         self.query_one(ProgressBar).update(progress=round(fraction * 100))
-        self.query_one("#progress-label", Static).update(Text(message))
+        self.query_one("#progress-label", Static).update(plain(message))
 
     # --- leaving -----------------------------------------------------------------------------
 

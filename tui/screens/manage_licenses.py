@@ -19,7 +19,7 @@ from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.edit import EditModal
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.message import MessageModal
-from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, status_text
+from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, prose, status_text
 
 COLUMNS = [
     ("Segment Controller", "segment"),
@@ -60,7 +60,7 @@ def summary_table(summaries: list[SegmentSummary]) -> Table:
 def notice_text(notice: Notice) -> Text:
     style = LEVEL_STYLE.get(notice.level) or YELLOW
     mark = "✖" if notice.level is StatusLevel.ERROR else "⚠"
-    return Text(f"{mark} {notice.text}", style=style)
+    return plain(f"{mark} {notice.text}", style=style)
 
 
 def banner_text(notices: list[Notice]) -> Text:
@@ -77,7 +77,11 @@ def banner_text(notices: list[Notice]) -> Text:
 
 def default_receipt_path(code: str, day: str) -> str:
     """``~/smartlic-receipt-<code>-<day>.json``, numbered when taken: a receipt is never overwritten."""
-    base = f"~/smartlic-receipt-{code}-{day}"
+    return unused_path(f"~/smartlic-receipt-{code}-{day}")
+
+
+def unused_path(base: str) -> str:
+    """``<base>.json``, or ``<base>-2.json`` and so on when taken (the writer overwrites nothing)."""
     candidate, n = f"{base}.json", 1
     while Path(candidate).expanduser().exists():
         n += 1
@@ -165,13 +169,13 @@ class ManageLicensesScreen(ServiceScreen):
         if row is None:
             detail.update("", layout=False)
             return
-        text = Text(f"{row.segment_name} ({row.install_code}) · ", style="bold")
+        text = plain(f"{row.segment_name} ({row.install_code}) · ", style="bold")
         text.append(f"License ID {row.license_id}")
-        text.append(f" · {row.description}")
+        text.append(plain(f" · {row.description}"))
         if row.expires_on:
             text.append(f" · expires {row.expires_on.isoformat()}")
         text.append(" · Note: ")
-        text.append(row.note or "(none, e edits)", style="" if row.note else "dim")
+        text.append(plain(row.note or "(none, e edits)", style="" if row.note else "dim"))
         detail.update(text, layout=False)  # its height is fixed (app.tcss)
 
     @on(DataTable.RowHighlighted)
@@ -269,12 +273,12 @@ class ManageLicensesScreen(ServiceScreen):
             return
         self.refresh_data()
         seg = result.segment
-        text = Text(f"Added {len(result.added)} license(s) to {seg.name} ({seg.install_code}):\n")
+        text = prose(f"Added {len(result.added)} license(s) to {seg.name} ({seg.install_code}):\n")
         text.stylize("bold")
         for license_id in result.added:
             row = self.rows.get(str(license_id))
             text.append(f"  {license_id}  ")
-            text.append(Text(row.description if row else ""))
+            text.append(plain(row.description if row else ""))
             text.append("\n")
         text.append(f"\n{result.devices_relicensed} device(s) are now licensed: ")
         text.append("unprovisioned (blue)", style=BLUE)
@@ -294,7 +298,7 @@ class ManageLicensesScreen(ServiceScreen):
         from tui.widgets.path import PathModal, shorten
 
         seg = self.service.segment(code)
-        intro = Text(
+        intro = plain(
             f"smartlic writes a signed request file for {seg.name} ({code}). A new request replaces "
             "any earlier one of this controller."
         )
@@ -308,7 +312,7 @@ class ManageLicensesScreen(ServiceScreen):
                 return
             self.refresh_data()
             text = Text("Request file written:\n  ")
-            text.append(shorten(path), style="bold")
+            text.append(plain(shorten(path), style="bold"))
             text.append(
                 "\n\nNext: take it to the License Customer Portal (on a computer with Internet), "
                 "activate licenses for it there, and bring back the license file the portal gives you. "
@@ -321,9 +325,10 @@ class ManageLicensesScreen(ServiceScreen):
             PathModal(
                 f"Offline Activation Request — {seg.name}",
                 intro,
-                f"~/smartlic-request-{code}.json",
+                unused_path(f"~/smartlic-request-{code}"),
                 run=write,
                 verb="writes the file",
+                new_file=True,
                 id="offline-request-modal",
             ),
             done,
@@ -344,7 +349,7 @@ class ManageLicensesScreen(ServiceScreen):
         from tui.widgets.path import PathModal
 
         seg = self.service.segment(code)
-        intro = Text(
+        intro = plain(
             f"Where should the return receipt of {seg.name} ({code}) go? Nothing is returned yet: "
             "the next step asks to confirm."
         )
@@ -385,7 +390,7 @@ class ManageLicensesScreen(ServiceScreen):
         text = Text(f"{len(receipt.license_ids)} license(s) are off this controller; its devices are now ")
         text.append("unlicensed (purple)", style=PURPLE)
         text.append(".\n\nReturn receipt written:\n  ")
-        text.append(shorten(path), style="bold")
+        text.append(plain(shorten(path), style="bold"))
         text.append("\n\nNext: give the receipt to the License Customer Portal; it frees the licenses there.")
         self.app.push_screen(MessageModal("Offline Return — done", text, id="return-done"))
 
@@ -465,4 +470,4 @@ class ManageLicensesScreen(ServiceScreen):
 
     def _on_progress(self, message: str, fraction: float) -> None:
         self.query_one(ProgressBar).update(progress=round(fraction * 100))
-        self.query_one("#progress-label", Static).update(Text(message))
+        self.query_one("#progress-label", Static).update(plain(message))

@@ -6,14 +6,14 @@ from rich.text import Text
 
 from core.views import LicenseRow
 from tui.widgets.confirm import ConfirmModal
-from tui.widgets.styles import PURPLE
+from tui.widgets.styles import PURPLE, plain
 
 
 def transfer_details(rows: list[LicenseRow]) -> Text:
     text = Text(f"These {len(rows)} license(s) will go back to the cloud:\n", style="bold")
     for row in rows:
         text.append(f"  {row.license_id}  ")
-        text.append(Text(row.description))
+        text.append(plain(row.description))
         text.append("\n")
     text.rstrip()
     return text
@@ -21,7 +21,7 @@ def transfer_details(rows: list[LicenseRow]) -> Text:
 
 def consequence(segment: str) -> Text:
     text = Text()
-    text.append(f"The devices of {segment} become ")
+    text.append(plain(f"The devices of {segment} become "))
     text.append("unlicensed (purple)", style=PURPLE)
     text.append(
         ", and nothing talks to them until new licenses are activated and the devices are "
@@ -47,11 +47,11 @@ class TransferModal(ConfirmModal):
 
 def offline_return_consequence(segment: str, receipt: str) -> Text:
     text = Text()
-    text.append(f"They leave {segment} now, before the receipt is written. Its devices become ")
+    text.append(plain(f"They leave {segment} now, before the receipt is written. Its devices become "))
     text.append("unlicensed (purple)", style=PURPLE)
     text.append(" until licenses are activated and the devices provisioned again.\n")
     text.append("The return receipt goes to ")
-    text.append(receipt, style="bold")
+    text.append(plain(receipt, style="bold"))
     text.append(": give it to the License Customer Portal so the licenses are free again.")
     return text
 
@@ -64,7 +64,7 @@ class OfflineReturnModal(ConfirmModal):
         details = Text(f"These {len(rows)} license(s) are returned offline:\n", style="bold")
         for row in rows:
             details.append(f"  {row.license_id}  ")
-            details.append(Text(row.description))
+            details.append(plain(row.description))
             details.append("\n")
         details.rstrip()
         super().__init__(

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.widgets.styles import plain
+
 
 class ConfirmModal(ModalScreen[bool]):
     """``True`` only on an explicit yes (the y key or a click on the yes button).
@@ -44,7 +46,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(plain(self.title_text, style="bold"), classes="dialog-title")
             if self.details is not None:
                 with VerticalScroll(classes="dialog-details"):
                     yield Static(self.details)
@@ -81,7 +83,7 @@ class ChoiceModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(plain(self.title_text, style="bold"), classes="dialog-title")
             yield Static(self.body, classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 for answer, key, label in self.choices:

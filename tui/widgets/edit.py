@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from tui.widgets.styles import plain
 
 Problem = Callable[[str], str | None]
 
@@ -42,7 +43,7 @@ class EditModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog edit-dialog"):
-            yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(plain(self.title_text, style="bold"), classes="dialog-title")
             yield Input(
                 self.value,
                 placeholder=self.placeholder,
@@ -62,7 +63,7 @@ class EditModal(ModalScreen[str | None]):
     def _check(self, text: str) -> str | None:
         problem = self.problem(text) if self.problem else None
         label = self.query_one("#edit-problem", Static)
-        label.update(Text(problem or "", style="bold #ff5f5f"))
+        label.update(plain(problem or "", style="bold #ff5f5f"))
         self.query_one(Input).set_class(problem is not None, "-invalid")
         return problem
 

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.widgets.styles import plain
+
 
 class MessageModal(ModalScreen[None]):
     """Title, a scrollable body and OK. Enter, Escape or q closes it."""
@@ -32,7 +34,7 @@ class MessageModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(plain(self.title_text, style="bold"), classes="dialog-title")
             with VerticalScroll(id="message-scroll"):
                 yield Static(self.body, id="message-body")
             with Horizontal(classes="dialog-buttons"):

@@ -18,9 +18,10 @@ from textual.suggester import Suggester
 from textual.widgets import DirectoryTree, Input, Static
 from textual.worker import Worker, WorkerState
 
-from core.errors import SmartlicError
+from core.errors import FileError, SmartlicError
+from core.safe_files import check_writable_target
 from tui.widgets.errors import ErrorHandling
-from tui.widgets.styles import RED
+from tui.widgets.styles import RED, plain
 
 MAX_ENTRIES = 5000
 
@@ -155,7 +156,7 @@ class PathModal(ErrorHandling, ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog path-dialog"):
-            yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(plain(self.title_text, style="bold"), classes="dialog-title")
             yield Static(self.intro, classes="dialog-body")
             yield PathInput(
                 self.value,
@@ -183,7 +184,7 @@ class PathModal(ErrorHandling, ModalScreen[Any]):
         return Path.home()
 
     def _problem(self, text: str) -> None:
-        self.query_one("#path-problem", Static).update(Text(text, style=RED))
+        self.query_one("#path-problem", Static).update(plain(text, style=RED))
         self.query_one(Input).set_class(bool(text), "-invalid")
 
     @on(Input.Changed)
@@ -206,10 +207,13 @@ class PathModal(ErrorHandling, ModalScreen[Any]):
             self._problem(f"{text} is a folder: type a file name in it (Tab completes).")
             self.app.bell()
             return
-        if self.new_file and path.exists():
-            self._problem(f"{text} exists already: choose another name, nothing is overwritten.")
-            self.app.bell()
-            return
+        if self.new_file:
+            try:
+                check_writable_target(path)
+            except FileError as exc:
+                self._problem(f"{exc.message} Choose another name: nothing is overwritten.")
+                self.app.bell()
+                return
         if self.run is None:
             self.dismiss(path)
             return
@@ -217,8 +221,9 @@ class PathModal(ErrorHandling, ModalScreen[Any]):
         self._problem("")
         self._run(path)
 
-    @work(exclusive=True, exit_on_error=False, group="path-run")
-    async def _run(self, path: Path) -> Any:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="path-run")
+    def _run(self, path: Path) -> Any:
+        # A thread: reading or writing a file (a slow USB stick, a hung mount) never freezes the app.
         assert self.run is not None
         return self.run(path)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -11,6 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.models import SegmentController
+from tui.widgets.styles import plain
 
 
 class SegmentPicker(ModalScreen[str | None]):
@@ -29,10 +29,10 @@ class SegmentPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(f"{self.purpose}: which segment controller?", style="bold"))
+            yield Static(plain(f"{self.purpose}: which segment controller?", style="bold"))
             options = []
             for seg in self.segments:
-                label = Text(f"{seg.name}  ({seg.install_code})  ")
+                label = plain(f"{seg.name}  ({seg.install_code})  ")
                 label.append(
                     f"Customer ID {seg.customer_id}" if seg.customer_id else "no Customer ID",
                     style="dim",

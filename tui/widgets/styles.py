@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from core.models import DeviceState, StatusLevel
+from core.sanitize import clean
 
 PURPLE = "bold #b77ee0"
 BLUE = "bold #5f9fff"
@@ -20,9 +21,15 @@ STATE_STYLE = {
 LEVEL_STYLE = {StatusLevel.OK: "", StatusLevel.WARNING: YELLOW, StatusLevel.ERROR: RED}
 
 
-def plain(value: object) -> Text:
-    """Outside text (names, notes, reasons) as a Text, so it is never parsed as markup."""
-    return Text("" if value is None else str(value))
+def plain(value: object, style: str = "") -> Text:
+    """Outside text (names, notes, reasons) on one line: never parsed as markup, and its control and
+    bidi characters shown as visible escapes (core.sanitize), so it cannot drive the terminal."""
+    return Text(clean("" if value is None else str(value)), style=style)
+
+
+def prose(value: object, style: str = "") -> Text:
+    """Like ``plain``, for a message whose own line breaks are kept."""
+    return Text(clean("" if value is None else str(value), multiline=True), style=style)
 
 
 def state_text(state: DeviceState) -> Text:

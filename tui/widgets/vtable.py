@@ -29,6 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
+from core.sanitize import clean
 from tui.widgets.marks import MARK_COLUMN, MARK_OFF, Selection, mark
 
 Cell = str | Text
@@ -583,8 +584,7 @@ class VirtualTable(ScrollView, can_focus=True):
 def _fit(text: str, width: int) -> str:
     """One padded cell: the text cut or padded to ``width`` cells, with the cell padding."""
     pad = " " * PAD
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+    text = clean(text)
     if text.isascii():
         if len(text) > width:
             text = text[: max(0, width - 1)] + "…"
