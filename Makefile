@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 screenshots: $(STAMP)
-	$(BIN)/python -m tui.screenshots screenshots
+	$(BIN)/python -m tests.support.scenarios screenshots
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

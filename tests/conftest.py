@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import os
-import random
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from core.service import LicenseService
-from core.settings import Settings
-from core.wiring import build_service
-
-FIXED_NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-
-def fixed_clock() -> datetime:
-    return FIXED_NOW
+from tests.support.services import make_service
+from tests.support.tui import no_cursor_blink
 
 
 @pytest.fixture(autouse=True)
@@ -33,17 +26,15 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
         monkeypatch.delenv(var)
 
 
-def make_service(data_dir, **settings) -> LicenseService:
-    return build_service(
-        Settings(data_dir=data_dir, retries=0, **settings),
-        face="test",
-        clock=fixed_clock,
-        rng=random.Random(42),
-    )
+@pytest.fixture(autouse=True)
+def steady_cursor() -> Iterator[None]:
+    """No cursor blink anywhere: determinism lives in the tests, not in product widgets."""
+    with no_cursor_blink():
+        yield
 
 
 @pytest.fixture
-async def service(tmp_path) -> AsyncIterator[LicenseService]:
+async def service(tmp_path: Path) -> AsyncIterator[LicenseService]:
     svc = make_service(tmp_path / "data")
     yield svc
     await svc.aclose()

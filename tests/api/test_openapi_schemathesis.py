@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from core.mock_cloud.app import create_app
-from tests.conftest import fixed_clock
+from tests.support.clock import fixed_clock
 
 # One app for the whole module: schemathesis reads the schema when the module is collected.
 _DATA = Path(tempfile.mkdtemp(prefix="smartlic-schemathesis-"))

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -29,11 +29,11 @@ from core.errors import SmartlicError
 from core.models import LicenseGrant, LicenseKind, OfflineResponse, SignedDocument
 from core.service import LicenseService
 from core.signing import Signer
-from tests.conftest import make_service
+from tests.support.clock import FIXED_NOW as NOW
+from tests.support.services import make_service
 
 T = TypeVar("T")
 A = "SmartServer-A"
-NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 CUSTOMER = UUID("2133c667-af41-4518-94df-a2bb3b775330")
 
 

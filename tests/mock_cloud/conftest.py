@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from core.mock_cloud.app import create_app
-from tests.mock_cloud.offline import fixed
+from tests.support.clock import fixed_clock as fixed
 
 
 @pytest.fixture

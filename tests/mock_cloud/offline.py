@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,17 +10,13 @@ import httpx
 
 from core.models import OfflineRequest, Problem, ReturnReceipt, SignedDocument
 from core.signing import Signer
+from tests.support.clock import FIXED_NOW as NOW
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 HERE = "17q5t6a"  # the seed's default earmark
 OTHER = "9zz0abc"
 TOKEN = "demo-partner-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def fixed() -> datetime:
-    return NOW
 
 
 def request_doc(

@@ -10,7 +10,7 @@ import random
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -24,13 +24,10 @@ from core.mock_cloud.app import create_app
 from core.mock_cloud.crashpoints import cloud_crashpoint
 from core.mock_cloud.faults import OVERSIZED_BYTES, Faults
 from core.models import LicenseGrant, LicenseKind
+from tests.support.clock import FIXED_NOW as NOW
+from tests.support.clock import fixed_clock as fixed
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HERE = "17q5t6a"
-
-
-def fixed() -> datetime:
-    return NOW
 
 
 async def _no_sleep(_seconds: float) -> None:

@@ -7,7 +7,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -30,15 +30,12 @@ from core.models import (
     TransferAnswer,
 )
 from core.signing import load_public_key, verify_with
+from tests.support.clock import FIXED_NOW as NOW
+from tests.support.clock import fixed_clock as fixed
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 HERE = "17q5t6a"  # the seed's default earmark
 OTHER = "9zz0abc"
-
-
-def fixed() -> datetime:
-    return NOW
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import timedelta
 from core.models import LicenseKind
 from core.settings import Settings
 from core.wiring import build_service
-from tests.conftest import FIXED_NOW
+from tests.support.clock import FIXED_NOW
 
 A = "SmartServer-A"
 

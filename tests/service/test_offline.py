@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -13,9 +13,9 @@ from core.errors import InvalidInput, Refused, SignatureInvalid, StoreUnavailabl
 from core.models import LicenseGrant, LicenseKind, OfflineResponse, SignedDocument
 from core.service import LicenseService
 from core.signing import Signer, load_public_key, verify_with
+from tests.support.clock import FIXED_NOW as NOW
 
 A = "SmartServer-A"
-NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 
 
 def cloud_signer(service: LicenseService) -> Signer:

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from core.errors import StoreUnavailable
-from tests.conftest import make_service
+from tests.support.services import make_service
 
 A = "SmartServer-A"
 

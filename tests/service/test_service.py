@@ -16,7 +16,7 @@ from core.errors import (
 )
 from core.models import DeviceState, LicenseKind
 from core.service import LicenseService
-from tests.conftest import make_service
+from tests.support.services import make_service
 
 A = "SmartServer-A"
 B = "SmartServer-B"

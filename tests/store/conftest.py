@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from store_helpers import open_store
 
 from core.store import Store
+from tests.store.store_helpers import open_store
 
 
 @pytest.fixture

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from uuid import UUID
 
 from core.models import License, LicenseKind, LicenseTerms, SignedDocument
 from core.store import Store
-
-NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-
-def fixed_clock() -> datetime:
-    return NOW
+from tests.support.clock import FIXED_NOW as NOW
+from tests.support.clock import fixed_clock
 
 
 def open_store(path: Path) -> Store:

@@ -12,13 +12,12 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from store_helpers import NOW, open_store
-
 from core.audit_chain import verify_audit_chain
 from core.mock_cloud.db import SCHEMA_VERSION as CLOUD_SCHEMA_VERSION
 from core.mock_cloud.db import CloudDB
 from core.models import DeviceState, LicenseKind, OperationKind
 from core.store import SCHEMA_VERSION, Store
+from tests.store.store_helpers import NOW, open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CUSTOMER = UUID(int=0xC0FFEE)

@@ -11,11 +11,11 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from store_helpers import NOW, open_store
 
 from core.audit_chain import GENESIS_HASH, verify_audit_chain
 from core.signing import canonical_json
 from core.store import Store
+from tests.store.store_helpers import NOW, open_store
 
 
 def _append(store: Store, count: int) -> None:

@@ -7,9 +7,8 @@ import threading
 from pathlib import Path
 from uuid import UUID
 
-from store_helpers import fixed_clock, make_license, open_store
-
 from core.store import Store
+from tests.store.store_helpers import fixed_clock, make_license, open_store
 
 ROUNDS = 50
 

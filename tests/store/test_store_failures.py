@@ -10,11 +10,11 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from store_helpers import make_license, open_store
 
 import core.store.opening
 from core.errors import StoreUnavailable
 from core.store import SCHEMA_VERSION, Store, Tx
+from tests.store.store_helpers import make_license, open_store
 
 
 def _store_with_licenses(path: Path, count: int = 200) -> None:

@@ -9,12 +9,11 @@ import stat
 from collections import Counter
 from pathlib import Path
 
-from store_helpers import fixed_clock, open_store
-
 from core.audit_chain import verify_audit_chain
 from core.models import DeviceState, Protocol
 from core.rules import is_install_code
 from core.store import SCHEMA_VERSION, Store
+from tests.store.store_helpers import fixed_clock, open_store
 
 
 def test_first_open_seeds_the_demo(store: Store) -> None:

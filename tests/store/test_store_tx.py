@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
 import pytest
-from store_helpers import NOW, make_license
 
 from core.errors import NotFound
 from core.models import DeviceState, JournalEntry, LicenseKind, OperationKind
 from core.store import Store
+from tests.store.store_helpers import NOW, make_license
 
 
 def _codes(store: Store) -> tuple[str, str]:

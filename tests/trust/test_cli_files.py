@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.trust.conftest import A, Cli
+from tests.support.cli import A, Cli
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from core.mock_cloud.faults import HOSTILE_TEXT, Faults
 from core.sanitize import is_unsafe
-from tests.trust.conftest import A, Cli
+from tests.support.cli import A, Cli
 
 RAW = ("\x1b", "\x07", "\x9b", "\u202e")
 

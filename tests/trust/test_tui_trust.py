@@ -14,8 +14,7 @@ from textual.widgets import Input
 from core.cloud import _problem_error
 from core.mock_cloud.faults import HOSTILE_TEXT
 from core.service import LicenseService
-from tests.tui.conftest import make_app
-from tests.tui.helpers import settle, static_text, wait_for
+from tests.support.tui import make_app, settle, static_text, wait_for
 from tui.app import SmartlicApp
 from tui.screens.download import DownloadScreen
 from tui.screens.manage_licenses import ManageLicensesScreen

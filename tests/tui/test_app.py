@@ -8,8 +8,7 @@ from textual.command import CommandPalette
 from textual.widgets import DataTable, Input
 
 from core.settings import Settings
-from tests.tui.conftest import make_tui_service
-from tests.tui.helpers import settle, static_text, toasts
+from tests.support.tui import make_tui_service, settle, static_text, toasts
 from tui.app import SmartlicApp
 from tui.screens.actions import HOME_ACTIONS
 from tui.screens.customer_accounts import CustomerAccountsScreen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.models import Device, DeviceState, Protocol
 from core.service import LicenseService
-from tests.tui.helpers import static_text
+from tests.support.tui import static_text
 from tui.app import SmartlicApp
 from tui.screens import devices as devices_module
 from tui.screens.devices import DevicesScreen

@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from core.errors import CloudUnreachable
-from tests.tui.helpers import settle, static_text, toasts
+from tests.support.tui import settle, static_text, toasts
 from tui.app import SmartlicApp
 from tui.screens.customer_accounts import CustomerAccountsScreen
 from tui.screens.download import DownloadScreen

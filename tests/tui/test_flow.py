@@ -6,7 +6,7 @@ from textual import events
 from textual.widgets import DataTable, Input
 
 from core.models import DeviceState
-from tests.tui.helpers import settle, static_text, toasts
+from tests.support.tui import settle, static_text, toasts
 from tui.app import SmartlicApp
 from tui.screens.customer_accounts import CustomerAccountsScreen
 from tui.screens.devices import DevicesScreen

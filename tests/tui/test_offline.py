@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -12,7 +11,8 @@ from textual.widgets import Input
 from core.models import DeviceState, LicenseGrant, LicenseKind, OfflineResponse
 from core.service import LicenseService
 from core.signing import Signer
-from tests.tui.helpers import settle, static_text, toasts, wait_for
+from tests.support.clock import FIXED_NOW as NOW
+from tests.support.tui import settle, static_text, toasts, wait_for
 from tui.app import SmartlicApp
 from tui.screens.manage_licenses import ManageLicensesScreen
 from tui.screens.transfer import OfflineReturnModal
@@ -21,7 +21,6 @@ from tui.widgets.path import PathModal, complete_path
 
 SIZE = (80, 24)
 A = "SmartServer-A"
-NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 
 
 def signed_response(service: LicenseService, request_path: Path, out: Path, devices: list[int]) -> Path:

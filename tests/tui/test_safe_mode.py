@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.tui.conftest import SIZE, make_app, make_tui_service
-from tests.tui.helpers import settle, static_text, toasts
+from tests.support.tui import SIZE, make_app, make_tui_service, settle, static_text, toasts
 
 
 async def test_read_only_store_banner_and_refusal(tmp_path) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui.screenshots import SCENARIOS, make_app
+from tests.support.scenarios import SCENARIOS
+from tests.support.tui import make_app
 
 SIZES = [(80, 24), (120, 40)]
 

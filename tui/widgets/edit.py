@@ -56,7 +56,6 @@ class EditModal(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         field = self.query_one(Input)
-        field.cursor_blink = self.app.animation_level != "none" and field.cursor_blink
         field.focus()
         self._check(field.value)
 

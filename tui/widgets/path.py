@@ -172,7 +172,6 @@ class PathModal(ErrorHandling, ModalScreen[Any]):
 
     def on_mount(self) -> None:
         field = self.query_one(Input)
-        field.cursor_blink = self.app.animation_level != "none" and field.cursor_blink
         field.focus()
 
     def _tree_root(self) -> Path:

@@ -1,49 +1,25 @@
-"""SVG screenshots of every screen, from the same deterministic setup as the snapshot tests.
+"""The screenshot scenarios: every screen and dialog, from the deterministic demo setup.
 
-    python -m tui.screenshots DIR [--size 120x40]
+    python -m tests.support.scenarios DIR [--size 120x40]     (what `make screenshots` runs)
 
-Each scenario is an async ``run_before(pilot)`` step: the snapshot tests (tests/tui) reuse them.
+Each scenario is an async ``run_before(pilot)`` step; the snapshot tests (tests/tui) run the same ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.pilot import Pilot
 
 from core.models import LicenseKind
-from core.settings import Settings
-from core.wiring import build_service
-from tui.app import SmartlicApp
+from tests.support.tui import make_app, no_cursor_blink, settle
 
-FIXED_NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 Scenario = Callable[[Pilot], Awaitable[None]]
-
-
-def fixed_clock() -> datetime:
-    return FIXED_NOW
-
-
-def make_app(data_dir: Path) -> SmartlicApp:
-    """The app on the embedded demo cloud, with a fixed clock, seeded data and no animation."""
-    settings = Settings.from_values(data_dir=data_dir, retries=0)
-    service = build_service(settings, face="tui", clock=fixed_clock, rng=random.Random(42))
-    app = SmartlicApp(service, settings)
-    app.animation_level = "none"
-    return app
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _refresh(pilot: Pilot) -> None:
@@ -188,15 +164,18 @@ async def _shoot(name: str, scenario: Scenario, out: Path, size: tuple[int, int]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tui.screenshots", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.scenarios", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("dir", type=Path, help="where to write the SVG files")
     parser.add_argument("--size", default="120x40", help="terminal size, WIDTHxHEIGHT (default 120x40)")
     args = parser.parse_args(argv)
     width, height = (int(n) for n in args.size.lower().split("x"))
     args.dir.mkdir(parents=True, exist_ok=True)
-    for name, scenario in SCENARIOS.items():
-        path = asyncio.run(_shoot(name, scenario, args.dir, (width, height)))
-        print(path)
+    with no_cursor_blink():
+        for name, scenario in SCENARIOS.items():
+            path = asyncio.run(_shoot(name, scenario, args.dir, (width, height)))
+            print(path)
     return 0
 
 

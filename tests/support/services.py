@@ -1,0 +1,21 @@
+"""A LicenseService on the embedded demo cloud, with the fixed clock and seeded randomness."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from core.service import LicenseService
+from core.settings import Settings
+from core.wiring import build_service
+from tests.support.clock import fixed_clock
+
+
+def make_service(data_dir: Path, *, face: str = "test", **settings: Any) -> LicenseService:
+    return build_service(
+        Settings(data_dir=data_dir, retries=0, **settings),
+        face=face,
+        clock=fixed_clock,
+        rng=random.Random(42),
+    )

@@ -1,0 +1,89 @@
+"""The app on the embedded demo (fixed clock, seeded data, no animation) and Pilot helpers."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from core.service import LicenseService
+from core.settings import Settings
+from core.wiring import build_service
+from tests.support.clock import fixed_clock
+from tests.support.services import make_service
+from tui.app import SmartlicApp
+
+SIZE = (80, 24)
+
+
+def make_tui_service(data_dir: Path) -> LicenseService:
+    return make_service(data_dir, face="tui")
+
+
+def make_app(data_dir: Path) -> SmartlicApp:
+    """The app as `make run` opens it, with the fixed clock and no animation.
+
+    The settings come from these values alone, never the environment or a settings file, so that
+    screenshots made outside pytest do not depend on who makes them.
+    """
+    settings = Settings.from_values(data_dir=data_dir, retries=0)
+    service = build_service(settings, face="tui", clock=fixed_clock, rng=random.Random(42))
+    app = SmartlicApp(service, settings)
+    app.animation_level = "none"
+    return app
+
+
+def _steady_cursor(self: Input) -> None:
+    self._cursor_visible = True
+
+
+@contextmanager
+def no_cursor_blink() -> Iterator[None]:
+    """A cursor that never blinks, as Harlequin's tests do: a snapshot must not catch it mid-blink."""
+    original = Input._toggle_cursor
+    Input._toggle_cursor = _steady_cursor  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Input._toggle_cursor = original  # type: ignore[method-assign]
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait for running workers and the screen updates they cause."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    steps = int(timeout / 0.05)
+    for _ in range(steps):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def static_text(pilot: Pilot, selector: str) -> str:
+    content = pilot.app.screen.query_one(selector, Static).content
+    if isinstance(content, Text):
+        return content.plain
+    if isinstance(content, str):
+        return content
+    console = Console(width=200, record=True, file=io.StringIO(), color_system=None)
+    console.print(content)
+    return console.export_text()
+
+
+def toasts(pilot: Pilot) -> str:
+    """The text of every notification shown so far."""
+    return "\n".join(
+        n.message.plain if isinstance(n.message, Text) else str(n.message) for n in pilot.app._notifications
+    )
