@@ -33,7 +33,7 @@ class Protocol(StrEnum):
 
 
 class DeviceState(StrEnum):
-    """The seed's three device states; the colour names are the CMS's."""
+    """The CMS flow's three device states; the colour names are the CMS's."""
 
     UNLICENSED = "unlicensed"  # purple
     UNPROVISIONED = "unprovisioned"  # blue
