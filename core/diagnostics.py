@@ -1,4 +1,7 @@
-"""The support bundle: what support needs to see, and nothing secret."""
+"""The support bundle: what support needs to see, and no secret keys.
+
+It names the Customer IDs and install codes, so it is written readable by its owner only (0600).
+"""
 
 from __future__ import annotations
 
@@ -49,7 +52,11 @@ def write_bundle(path: Path, bundle: dict[str, Any]) -> None:
     text = json.dumps(bundle, indent=2, ensure_ascii=False, default=str)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(text + "\n", encoding="utf-8")
+        # 0600: the bundle names the Customer IDs and install codes.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a leftover .tmp keeps its old mode through O_CREAT
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
         os.replace(tmp, path)
     except OSError as exc:
         raise StoreUnavailable(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.cloud import CloudClient
+from core.device_keys import signer_source
 from core.errors import StoreUnavailable
 from core.models import Clock
 from core.service import LicenseService, default_actor
@@ -38,8 +39,15 @@ def build_service(
     _make_private_dir(settings.data_dir)
     store = Store.open(settings.store_path, clock=clock, rng=rng)
     trust = TrustStore(settings.trust_dir)
+    signer_for = signer_source(store)
     if settings.cloud_url:
-        cloud = CloudClient(settings.cloud_url, timeout=settings.timeout, retries=settings.retries)
+        cloud = CloudClient(
+            settings.cloud_url,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            signer_for=signer_for,
+            clock=clock,
+        )
     else:
         _trust_embedded_key(settings, trust)
         cloud = CloudClient(
@@ -48,8 +56,10 @@ def build_service(
             transport_factory=lambda: _embedded_transport(settings, store, trust, clock, rng),
             timeout=settings.timeout,
             retries=settings.retries,
+            signer_for=signer_for,
+            clock=clock,
         )
-    return LicenseService(
+    service = LicenseService(
         store,
         cloud,
         trust,
@@ -58,23 +68,37 @@ def build_service(
         warning_days=settings.expiry_warning_days,
         actor=default_actor(face),
     )
+    if settings.cloud_url and not store.read_only:
+        for key_id in _written_demo_keys(settings):
+            service.trust_remove(key_id, reason="the embedded demo's key; a cloud URL is set")
+    return service
+
+
+def _demo_key_pem(settings: Settings) -> bytes | None:
+    key = settings.embedded_cloud_dir / "cloud_key.pub"
+    return key.read_bytes() if key.is_file() else None
 
 
 def _trust_embedded_key(settings: Settings, trust: TrustStore) -> None:
     """Trust the demo cloud's key as soon as it exists, even before the cloud is first called.
 
     An offline response made by `smartlic-cloud portal fulfil` must verify in a process that has
-    not talked to the embedded cloud yet.
+    not talked to the embedded cloud yet. Only for this process: never written to the trust folder.
     """
-    key = settings.embedded_cloud_dir / "cloud_key.pub"
-    if not key.is_file():
-        return
-    pem = key.read_bytes()
-    # Already trusted (the same PEM bytes are in the trust store): skip parsing the key, which would
-    # load cryptography on every start-up.
-    trusted = settings.trust_dir.glob("*.pem") if settings.trust_dir.is_dir() else []
-    if not any(path.read_bytes() == pem for path in trusted):
-        trust.add(pem)
+    pem = _demo_key_pem(settings)
+    if pem is not None:
+        trust.trust_for_this_process(pem)
+
+
+def _written_demo_keys(settings: Settings) -> list[str]:
+    """Ids of trust-folder files holding the demo's key (earlier versions wrote it there).
+
+    Compared as bytes (both are written as the same PEM), so start-up need not load cryptography.
+    """
+    pem = _demo_key_pem(settings)
+    if pem is None or not settings.trust_dir.is_dir():
+        return []
+    return sorted(path.stem for path in settings.trust_dir.glob("*.pem") if path.read_bytes() == pem)
 
 
 def _embedded_transport(
@@ -88,8 +112,9 @@ def _embedded_transport(
     earmark = segments[0].install_code if segments else "17q5t6a"
     cloud_rng = random.Random(rng.random()) if rng else None
     app = create_app(settings.embedded_cloud_dir, clock=clock, rng=cloud_rng, earmark_install_code=earmark)
-    # The embedded demo is the one case where smartlic itself vouches for a cloud key.
-    trust.add(Path(app.state.public_key_path).read_bytes())
+    # The embedded demo is the one case where smartlic itself vouches for a cloud key: for this
+    # process only, so the key is never trusted once a cloud URL is set.
+    trust.trust_for_this_process(Path(app.state.public_key_path).read_bytes())
     import httpx
 
     return httpx.ASGITransport(app=app)

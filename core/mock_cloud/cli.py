@@ -57,7 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common_options()], help="serve the cloud API over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8765, help="port; 0 picks a free one (default 8765)")
-    serve.add_argument("--faults", type=_faults, default=None, help="e.g. delay=0.1,fail=3,malformed=1")
+    serve.add_argument(
+        "--faults",
+        type=_faults,
+        default=None,
+        help="e.g. delay=0.1,fail=3,malformed=1 (implies --admin)",
+    )
+    serve.add_argument(
+        "--admin",
+        action="store_true",
+        help="serve /api/v1/admin/* (fault injection; unauthenticated: for tests only)",
+    )
     serve.add_argument(
         "--earmark", type=_install_code, default=DEFAULT_EARMARK_INSTALL_CODE, help="install code to earmark"
     )
@@ -97,7 +107,12 @@ def serve(args: argparse.Namespace) -> int:
 
     data_dir = data_dir_of(args)
     try:
-        app = create_app(data_dir, faults=args.faults, earmark_install_code=args.earmark)
+        app = create_app(
+            data_dir,
+            faults=args.faults,
+            earmark_install_code=args.earmark,
+            admin=args.admin or args.faults is not None,
+        )
     except (OSError, CloudDBError) as exc:
         print(f"{PROG}: cannot use data folder {data_dir}: {exc}", file=sys.stderr)
         return 1

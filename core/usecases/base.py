@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from core import rules
 from core.cloud import CloudClient
+from core.device_keys import device_signer
 from core.errors import InvalidAnswer, NotFound, Refused, SignatureInvalid
 from core.models import (
     Clock,
@@ -36,13 +37,16 @@ def quiet(_message: str, _fraction: float) -> None:
 
 
 def default_actor(face: str) -> str:
-    """Who acts, for the audit log: the login, where from, and through which face."""
+    """Who acts, for the audit log: the process's user (not USER or LOGNAME, which anyone can set),
+    the SSH client's address as an unverified hint (it is an environment variable too), the face."""
+    uid = os.getuid()
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    origin = os.environ.get("SSH_CLIENT", "").split(" ")[0] or "local"
-    return f"{user}@{origin} ({face})"
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    origin = os.environ.get("SSH_CLIENT", "").split(" ")[0]
+    origin = origin if 0 < len(origin) <= 45 and all(c in "0123456789abcdefABCDEF.:" for c in origin) else ""
+    return f"{user} (from {origin}, unverified) ({face})" if origin else f"{user} ({face})"
 
 
 class ServiceBase:
@@ -143,13 +147,7 @@ class ServiceBase:
         )
 
     def _device_signer(self, tx: Tx, install_code: str) -> Signer:
-        key = f"device_key:{install_code}"
-        pem = tx.meta_get(key)
-        if pem:
-            return Signer.from_pem(pem.encode(), "The controller's key")
-        signer = Signer.generate()
-        tx.meta_set(key, signer.private_pem().decode())
-        return signer
+        return device_signer(tx, install_code)
 
 
 def find_segment(tx: Tx, ref: str | None) -> SegmentController:
