@@ -47,6 +47,7 @@ def _header_bytes(headers: httpx.Headers) -> int:
 def service_over(data_dir: Path, *, delay: float):
     """A service whose cloud is the mock cloud of ``data_dir`` with ``delay`` seconds per request."""
     from core.cloud import CloudClient
+    from core.device_keys import signer_source
     from core.mock_cloud.app import create_app
     from core.mock_cloud.faults import Faults
     from core.service import LicenseService
@@ -58,10 +59,12 @@ def service_over(data_dir: Path, *, delay: float):
         settings.embedded_cloud_dir, clock=fixed_clock, rng=random.Random(3), faults=Faults(delay=delay)
     )
     trust = TrustStore(settings.trust_dir)
-    trust.add(Path(app.state.public_key_path).read_bytes())
+    trust.trust_for_this_process(Path(app.state.public_key_path).read_bytes())
     counter = CountingTransport(httpx.ASGITransport(app=app))
-    cloud = CloudClient("http://bench-cloud", transport=counter, retries=0)
     store = Store.open(settings.store_path, clock=fixed_clock)
+    cloud = CloudClient(
+        "http://bench-cloud", transport=counter, retries=0, signer_for=signer_source(store), clock=fixed_clock
+    )
     return LicenseService(store, cloud, trust, clock=fixed_clock), counter
 
 
