@@ -112,7 +112,7 @@ def _batch_call(
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    device = {"responses": problem_responses(401, 404, 422)}
+    device = problem_responses(401, 404, 422)
 
     @api.get("/health")
     def health(request: Request) -> Health:
@@ -128,7 +128,7 @@ def router() -> APIRouter:
         context = _context(request)
         return DemoInfo(customer_id=context.demo_customer_id, partner_name=context.partner_name)
 
-    @api.get("/customers/{customer_id}/licenses", response_model=CloudLicensePage, **device)
+    @api.get("/customers/{customer_id}/licenses", response_model=CloudLicensePage, responses=device)
     def list_licenses(
         request: Request,
         customer_id: str,
@@ -162,7 +162,7 @@ def router() -> APIRouter:
     @api.post(
         "/customers/{customer_id}/installs/{install_code}/activate",
         response_model=ActivationAnswer,
-        **device,
+        responses=device,
     )
     def activate(
         request: Request,
@@ -182,7 +182,7 @@ def router() -> APIRouter:
     @api.post(
         "/customers/{customer_id}/installs/{install_code}/transfer",
         response_model=TransferAnswer,
-        **device,
+        responses=device,
     )
     def transfer(
         request: Request,
@@ -199,7 +199,7 @@ def router() -> APIRouter:
 
         return _batch_call(request, "transfer", customer_id, install_code, batch, idempotency_key, effect)
 
-    @api.get("/customers/{customer_id}/installs/{install_code}/licenses", **device)
+    @api.get("/customers/{customer_id}/installs/{install_code}/licenses", responses=device)
     def install_view(
         request: Request, customer_id: str, install_code: str, _signed_by: SignedBy
     ) -> InstallView:

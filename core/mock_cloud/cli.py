@@ -3,7 +3,8 @@
 ``serve`` prints three lines a caller (a test, the TUI, a person) can read from stdout before
 serving: ``url: ...``, ``public-key: ...`` and ``demo-customer-id: ...`` (with ``--json``: one JSON
 object with those keys). The socket is bound before they are printed, so with ``--port 0`` the URL
-names the port actually in use.
+names the port actually in use. ``--admin`` (or ``--faults``) adds the unauthenticated
+``/api/v1/admin/*`` endpoints; without either they answer 404.
 
 ``portal ...`` (Customer Portal) and ``partner ...`` (Partner Portal) need no server: they open
 the data folder directly, see ``cli_common``.
