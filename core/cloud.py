@@ -2,6 +2,8 @@
 
 Every failure becomes one domain error from core.errors with a sentence a technician understands.
 Only reads and Idempotency-Key'd writes are retried, so a retry can never apply an operation twice.
+Device calls are signed with the controller's key of their install code (core.request_signature;
+``signer_for`` comes from the composition root, so this client never reads the store).
 
 httpx is imported on the first request, not at import: a TUI that has not talked to the cloud yet
 paints without it (start-up time).
@@ -14,6 +16,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -31,15 +34,19 @@ from core.errors import (
 )
 from core.models import (
     ActivationAnswer,
+    Clock,
     CloudLicense,
     CloudLicensePage,
     DemoInfo,
     InstallView,
     TransferAnswer,
 )
+from core.request_signature import signed_headers
 
 if TYPE_CHECKING:
     import httpx
+
+    from core.signing import Signer
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -49,6 +56,17 @@ PAGE_SIZE = 1000
 MAX_PAGES = 10_000
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 CHECK_CLOUD = "Check the cloud URL and the network, then try again; nothing was changed."
+# Refusals of a device call's signature that a technician can act on: (message, hint).
+_DEVICE_REFUSALS = {
+    "device_key_mismatch": (
+        "The license cloud has another key on record for this segment controller's install code.",
+        "Nothing was changed. Contact your partner: the controller may have been reset or copied.",
+    ),
+    "stale_signature": (
+        "The license cloud refused the request: this controller's clock is more than 5 minutes off.",
+        "Set the clock right (NTP), then try again; nothing was changed.",
+    ),
+}
 
 
 class CloudClient:
@@ -62,9 +80,17 @@ class CloudClient:
         retries: int = 3,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        signer_for: Callable[[str], Signer] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        """``transport_factory`` (instead of ``transport``) builds the transport on the first request."""
+        """``transport_factory`` (instead of ``transport``) builds the transport on the first request.
+
+        ``signer_for(install_code)`` gives the key that signs device calls; without it they go
+        unsigned (only for fakes that check no signature). ``clock`` dates the signatures.
+        """
         self.base_url = base_url
+        self._signer_for = signer_for
+        self._clock = clock or _utc_now
         self._transport = transport
         self._transport_factory = transport_factory
         self._timeout = timeout
@@ -105,7 +131,9 @@ class CloudClient:
         params: dict[str, Any] = {"install_code": install_code, "offset": offset, "limit": limit}
         if after is not None:
             params["after"] = str(after)
-        return await self._call("GET", f"/customers/{customer_id}/licenses", CloudLicensePage, params=params)
+        return await self._call(
+            "GET", f"/customers/{customer_id}/licenses", CloudLicensePage, params=params, device=install_code
+        )
 
     async def list_licenses(
         self,
@@ -140,6 +168,7 @@ class CloudClient:
             ActivationAnswer,
             json={"license_ids": [str(i) for i in license_ids]},
             idempotency_key=op_id,
+            device=install_code,
         )
 
     async def transfer(
@@ -151,11 +180,15 @@ class CloudClient:
             TransferAnswer,
             json={"license_ids": [str(i) for i in license_ids]},
             idempotency_key=op_id,
+            device=install_code,
         )
 
     async def install_view(self, customer_id: UUID, install_code: str) -> InstallView:
         return await self._call(
-            "GET", f"/customers/{customer_id}/installs/{install_code}/licenses", InstallView
+            "GET",
+            f"/customers/{customer_id}/installs/{install_code}/licenses",
+            InstallView,
+            device=install_code,
         )
 
     async def demo_info(self) -> DemoInfo:
@@ -172,7 +205,9 @@ class CloudClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
         idempotency_key: UUID | None = None,
+        device: str | None = None,
     ) -> Model:
+        """``device``: the install code whose key signs the call (a device call)."""
         import httpx
 
         headers = {"Idempotency-Key": str(idempotency_key)} if idempotency_key else {}
@@ -184,6 +219,8 @@ class CloudClient:
                 if method == "POST":
                     crashpoint("after-send")
                 request = self._http.build_request(method, path, params=params, json=json, headers=headers)
+                if device is not None and self._signer_for is not None:
+                    self._sign(request, device)
                 response = await self._http.send(request, stream=True)
                 try:
                     await _read_capped(response)
@@ -207,12 +244,32 @@ class CloudClient:
                 continue
             return _parse(response, model)
 
+    def _sign(self, request: httpx.Request, install_code: str) -> None:
+        """Sign ``request`` as sent now (each attempt anew, so a retry is never stale)."""
+        assert self._signer_for is not None
+        path, _, query = request.url.raw_path.decode("ascii").partition("?")
+        request.headers.update(
+            signed_headers(
+                self._signer_for(install_code),
+                install_code,
+                request.method,
+                path,
+                query,
+                request.content,
+                self._clock(),
+            )
+        )
+
     async def _backoff(self, attempt: int, retry_after: str | None) -> None:
         delay = min(8.0, 0.25 * 2**attempt) * (0.5 + self._rng.random())
         if retry_after:
             with contextlib.suppress(ValueError):
                 delay = max(delay, min(MAX_RETRY_AFTER, float(retry_after)))
         await self._sleep(delay)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def _read_capped(response: httpx.Response) -> None:
@@ -276,6 +333,9 @@ def _problem_error(response: httpx.Response) -> SmartlicError:
             hint="Check it in Manage Customer Accounts (it comes from the License Partner Portal).",
             code=code,
         )
+    if status in (401, 403) and code in _DEVICE_REFUSALS:
+        message, hint = _DEVICE_REFUSALS[code]
+        return Unauthorized(message, hint=hint, code=code)
     if status in (401, 403):
         return Unauthorized("The license cloud refused the credentials.", code=code or "unauthorized")
     if status == 404:

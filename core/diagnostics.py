@@ -1,4 +1,7 @@
-"""The support bundle: what support needs to see, and nothing secret."""
+"""The support bundle: what support needs to see, and no secret keys.
+
+It names the Customer IDs and install codes, so it is written readable by its owner only (0600).
+"""
 
 from __future__ import annotations
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         StatusReport,
         SyncReport,
         TransferResult,
+        TrustedKey,
     )
 
 __all__ = ["Context", "LicenseService", "Progress", "default_actor"]
@@ -136,6 +137,14 @@ class LicenseService:
     def trust_add(self, pem: bytes) -> str:
         """Trust a cloud signing key (PEM); returns its key id."""
         return local.trust_add(self.context, pem)
+
+    def trust_list(self) -> list[TrustedKey]:
+        """Every trusted key: the trust store's files, then the embedded demo's (in memory only)."""
+        return local.trust_list(self.context)
+
+    def trust_remove(self, key_id: str, reason: str = "removed by the user") -> None:
+        """Stop trusting ``key_id`` (audited); the embedded demo's key cannot be removed."""
+        local.trust_remove(self.context, key_id, reason)
 
     # --- online: the cloud -------------------------------------------------------------------
 

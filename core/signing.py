@@ -73,9 +73,7 @@ def canonical_json(value: Any) -> bytes:
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
-    serialization = _crypto().serialization
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return hashlib.sha256(raw_public_key(public_key)).hexdigest()[:16]
 
 
 def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
@@ -83,6 +81,28 @@ def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+def raw_public_key(public_key: Ed25519PublicKey) -> bytes:
+    """The 32 bytes of an Ed25519 public key (what a request header carries)."""
+    serialization = _crypto().serialization
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def load_raw_public_key(raw: bytes) -> Ed25519PublicKey:
+    try:
+        return _crypto().Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as exc:
+        raise SignatureInvalid("The key is not 32 bytes of an Ed25519 public key.") from exc
+
+
+def verifies(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    """Whether ``signature`` is ``public_key``'s signature of ``data``."""
+    try:
+        public_key.verify(signature, data)
+    except _crypto().InvalidSignature:
+        return False
+    return True
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:
@@ -151,6 +171,10 @@ class Signer:
     def public_pem(self) -> bytes:
         return public_key_pem(self.public_key)
 
+    def sign_bytes(self, data: bytes) -> bytes:
+        """The raw Ed25519 signature of ``data`` (for request signatures; documents use ``sign``)."""
+        return self._key.sign(data)
+
     def sign(self, payload: dict[str, Any]) -> SignedDocument:
         signature = self._key.sign(canonical_json(payload))
         return SignedDocument(
@@ -171,13 +195,47 @@ def verify_with(public_key: Ed25519PublicKey, document: SignedDocument) -> dict[
 
 
 class TrustStore:
-    """Public keys the device trusts, one PEM file per key id in ``folder``."""
+    """Public keys the device trusts, one PEM file per key id in ``folder``.
+
+    A second, in-memory layer (``trust_for_this_process``) holds keys trusted only while this
+    process runs and never written to ``folder``: the embedded demo cloud's key, which the wiring
+    trusts only while no cloud URL is set.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         # Parsed keys by key id and file stamp: a batch of 500 documents reads the key once,
         # and a key file removed or replaced is noticed at once.
         self._parsed: dict[str, tuple[int, Ed25519PublicKey]] = {}
+        # PEMs waiting to be parsed on first need (parsing loads cryptography: start-up time).
+        self._pending: list[bytes] = []
+        self._in_memory: dict[str, Ed25519PublicKey] = {}
+
+    def trust_for_this_process(self, pem: bytes) -> None:
+        """Trust ``pem`` until this process ends, without writing it to the folder."""
+        self._pending.append(pem)
+
+    def process_key_ids(self) -> list[str]:
+        """The ids of the keys trusted for this process only."""
+        return sorted(self._memory())
+
+    def _memory(self) -> dict[str, Ed25519PublicKey]:
+        while self._pending:
+            key = load_public_key(self._pending.pop())
+            self._in_memory[key_id_of(key)] = key
+        return self._in_memory
+
+    def remove(self, key_id: str) -> bool:
+        """Forget the key file of ``key_id``; False when there is none."""
+        if not _well_formed_key_id(key_id):
+            return False
+        path = self.folder / f"{key_id}.pem"
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        self._parsed.pop(key_id, None)
+        return True
 
     def add(self, pem: bytes) -> str:
         key = load_public_key(pem)
@@ -216,8 +274,11 @@ class TrustStore:
 
     def _trusted_key(self, key_id: str) -> Ed25519PublicKey:
         """The parsed key of ``key_id`` from the trust store, else SignatureInvalid."""
+        in_memory = self._memory().get(key_id)
+        if in_memory is not None:
+            return in_memory
         # Checked before touching the filesystem: the id comes from outside and names a file.
-        well_formed = 0 < len(key_id) <= 64 and key_id.isascii() and key_id.isalnum()
+        well_formed = _well_formed_key_id(key_id)
         path = self.folder / f"{key_id}.pem"
         stamp = None
         try:
@@ -235,6 +296,10 @@ class TrustStore:
             cached = (stamp, load_public_key(path.read_bytes()))
             self._parsed[key_id] = cached
         return cached[1]
+
+
+def _well_formed_key_id(key_id: str) -> bool:
+    return 0 < len(key_id) <= 64 and key_id.isascii() and key_id.isalnum()
 
 
 def _verify_jobs(

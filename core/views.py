@@ -130,3 +130,12 @@ class AuditCheck(Frozen):
     entries: int
     first_bad_seq: int | None = None
     message: str
+
+
+class TrustedKey(Frozen):
+    """A public key the controller trusts, and where that trust comes from."""
+
+    key_id: str
+    source: Literal["trust store", "embedded demo"] = Field(
+        description="'embedded demo': trusted in memory only while no cloud URL is set"
+    )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.clock import utc_now
 from core.cloud import CloudClient
+from core.device_keys import signer_source
 from core.errors import StoreUnavailable
 from core.models import Clock
 from core.service import Context, LicenseService, default_actor
@@ -41,8 +42,15 @@ def build_service(
     _make_private_dir(settings.data_dir)
     store = store_type.open(settings.store_path, clock=clock, rng=rng)
     trust = TrustStore(settings.trust_dir)
+    signer_for = signer_source(store)
     if settings.cloud_url:
-        cloud = cloud_type(settings.cloud_url, timeout=settings.timeout, retries=settings.retries)
+        cloud = cloud_type(
+            settings.cloud_url,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            signer_for=signer_for,
+            clock=clock,
+        )
     else:
         _trust_embedded_key(settings, trust)
         cloud = cloud_type(
@@ -51,6 +59,8 @@ def build_service(
             transport_factory=lambda: _embedded_transport(settings, store, trust, clock, rng),
             timeout=settings.timeout,
             retries=settings.retries,
+            signer_for=signer_for,
+            clock=clock,
         )
     context = Context(
         store,
@@ -61,24 +71,38 @@ def build_service(
         expiring_days=settings.expiring_days,
         warning_days=tuple(settings.expiry_warning_days),
     )
-    return LicenseService(context)
+    service = LicenseService(context)
+    if settings.cloud_url and not store.read_only:
+        for key_id in _written_demo_keys(settings):
+            service.trust_remove(key_id, reason="the embedded demo's key; a cloud URL is set")
+    return service
+
+
+def _demo_key_pem(settings: Settings) -> bytes | None:
+    key = settings.embedded_cloud_dir / "cloud_key.pub"
+    return key.read_bytes() if key.is_file() else None
 
 
 def _trust_embedded_key(settings: Settings, trust: TrustStore) -> None:
     """Trust the demo cloud's key as soon as it exists, even before the cloud is first called.
 
     An offline response made by `smartlic-cloud portal fulfil` must verify in a process that has
-    not talked to the embedded cloud yet.
+    not talked to the embedded cloud yet. Only for this process: never written to the trust folder.
     """
-    key = settings.embedded_cloud_dir / "cloud_key.pub"
-    if not key.is_file():
-        return
-    pem = key.read_bytes()
-    # Already trusted (the same PEM bytes are in the trust store): skip parsing the key, which would
-    # load cryptography on every start-up.
-    trusted = settings.trust_dir.glob("*.pem") if settings.trust_dir.is_dir() else []
-    if not any(path.read_bytes() == pem for path in trusted):
-        trust.add(pem)
+    pem = _demo_key_pem(settings)
+    if pem is not None:
+        trust.trust_for_this_process(pem)
+
+
+def _written_demo_keys(settings: Settings) -> list[str]:
+    """Ids of trust-folder files holding the demo's key (earlier versions wrote it there).
+
+    Compared as bytes (both are written as the same PEM), so start-up need not load cryptography.
+    """
+    pem = _demo_key_pem(settings)
+    if pem is None or not settings.trust_dir.is_dir():
+        return []
+    return sorted(path.stem for path in settings.trust_dir.glob("*.pem") if path.read_bytes() == pem)
 
 
 def _embedded_transport(
@@ -92,8 +116,9 @@ def _embedded_transport(
     earmark = segments[0].install_code if segments else "17q5t6a"
     cloud_rng = random.Random(rng.random()) if rng else None
     app = create_app(settings.embedded_cloud_dir, clock=clock, rng=cloud_rng, earmark_install_code=earmark)
-    # The embedded demo is the one case where smartlic itself vouches for a cloud key.
-    trust.add(Path(app.state.public_key_path).read_bytes())
+    # The embedded demo is the one case where smartlic itself vouches for a cloud key: for this
+    # process only, so the key is never trusted once a cloud URL is set.
+    trust.trust_for_this_process(Path(app.state.public_key_path).read_bytes())
     import httpx
 
     return httpx.ASGITransport(app=app)

@@ -232,7 +232,25 @@ async def _status(service: LicenseService, args: argparse.Namespace) -> int:
 
 @command("trust")
 async def _trust(service: LicenseService, args: argparse.Namespace) -> int:
-    pem = safe_files.read_bytes(Path(args.keyfile), limit=safe_files.KEY_LIMIT, what="public key file")
+    if args.action == "list":
+        keys = service.trust_list()
+        if args.json:
+            emit_json({"keys": [k.model_dump(mode="json") for k in keys]})
+        else:
+            say(table(["KEY ID", "SOURCE"], [[k.key_id, k.source] for k in keys]))
+        return 0
+    if not args.target:
+        raise InvalidInput(
+            f"Usage: smartlic trust {args.action} {'KEY_ID' if args.action == 'remove' else 'KEYFILE'}."
+        )
+    if args.action == "remove":
+        service.trust_remove(args.target)
+        if args.json:
+            emit_json({"removed": args.target})
+        else:
+            say(f"no longer trusted: key {args.target}")
+        return 0
+    pem = safe_files.read_bytes(Path(args.target), limit=safe_files.KEY_LIMIT, what="public key file")
     key_id = service.trust_add(pem)
     if args.json:
         emit_json({"key_id": key_id})
@@ -386,9 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every licensed, unprovisioned device")
     sub.add_parser("sync", parents=[common], help="finish interrupted operations, agree with the cloud")
     sub.add_parser("status", parents=[common], help="summary; exit 1 on expired or short maintenance")
-    p = sub.add_parser("trust", parents=[common], help="trust a license cloud's public key")
-    p.add_argument("action", choices=["add"])
-    p.add_argument("keyfile")
+    p = sub.add_parser("trust", parents=[common], help="list, add or remove trusted license cloud keys")
+    p.add_argument("action", choices=["add", "list", "remove"])
+    p.add_argument("target", nargs="?", metavar="KEYFILE|KEY_ID", help="add: a key file; remove: a key id")
     sub.add_parser("demo-info", parents=[common], help="print the demo Customer ID")
     p = sub.add_parser("offline", parents=[common], help="offline activation request or return receipt")
     p.add_argument("action", choices=["request", "return"])

@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from core.mock_cloud import licensing
 from core.mock_cloud.db import CloudDB, Tx
+from core.mock_cloud.device_auth import device_install_code, valid_install_code
 from core.mock_cloud.idempotency import check_key, request_hash, run_once
-from core.mock_cloud.problems import ApiProblem
+from core.mock_cloud.problems import ApiProblem, problem_responses
 from core.models import (
     ActivationAnswer,
     Clock,
@@ -24,11 +25,13 @@ from core.models import (
     LicenseIdBatch,
     TransferAnswer,
 )
-from core.rules import is_install_code, parse_customer_id
+from core.rules import parse_customer_id
 from core.signing import Signer
 
 MAX_PAGE = 5000
 DEFAULT_PAGE = 1000
+# Far above any customer's license count; bounded so that no number reaches SQLite too large.
+MAX_OFFSET = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class CloudContext:
     clock: Clock
     demo_customer_id: UUID
     partner_name: str
+    # The cloud's clock without the skew fault: judges request signatures and stored answers' age.
+    base_clock: Clock
 
 
 class Health(BaseModel):
@@ -64,12 +69,7 @@ def _customer_id(text: str) -> UUID:
         raise ApiProblem(422, "invalid_customer_id", str(exc)) from None
 
 
-def _install_code(text: str) -> str:
-    if not is_install_code(text):
-        raise ApiProblem(
-            422, "invalid_install_code", f"{text!r} is not an install code: 7 characters, 0-9 and a-z."
-        )
-    return text
+_install_code = valid_install_code
 
 
 def _require_customer(tx: Tx, customer_id: UUID) -> None:
@@ -82,6 +82,8 @@ def _require_customer(tx: Tx, customer_id: UUID) -> None:
 
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+# The install code whose bound key signed the request (core.mock_cloud.device_auth).
+SignedBy = Annotated[str, Depends(device_install_code)]
 
 
 def _batch_call(
@@ -95,7 +97,7 @@ def _batch_call(
 ) -> Response:
     """An activate or transfer call: validated, keyed, and applied once in one transaction."""
     customer, code = _customer_id(customer_id), _install_code(install_code)
-    key = check_key(idempotency_key)
+    key = f"device:{customer}:{code}:{check_key(idempotency_key)}"
     context = _context(request)
     req_hash = request_hash(
         "POST", f"/customers/{customer}/installs/{code}/{verb}", batch.model_dump(mode="json")
@@ -105,11 +107,12 @@ def _batch_call(
         _require_customer(tx, customer)
         return effect(tx, customer, code)
 
-    return run_once(context.db, key, req_hash, in_transaction, verb)
+    return run_once(context.db, key, req_hash, in_transaction, context.base_clock(), verb)
 
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
+    device = problem_responses(401, 404, 422)
 
     @api.get("/health")
     def health(request: Request) -> Health:
@@ -125,12 +128,13 @@ def router() -> APIRouter:
         context = _context(request)
         return DemoInfo(customer_id=context.demo_customer_id, partner_name=context.partner_name)
 
-    @api.get("/customers/{customer_id}/licenses", response_model=CloudLicensePage)
+    @api.get("/customers/{customer_id}/licenses", response_model=CloudLicensePage, responses=device)
     def list_licenses(
         request: Request,
         customer_id: str,
+        _signed_by: SignedBy,
         install_code: str | None = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
         after: Annotated[
             UUID | None,
@@ -140,7 +144,11 @@ def router() -> APIRouter:
             ),
         ] = None,
     ) -> Response:
-        """The customer's licenses available for download, i.e. active nowhere, oldest first."""
+        """The customer's licenses available for download, i.e. active nowhere, oldest first.
+
+        Signed by a controller of the customer (any install code when ``install_code`` is not
+        given; else that one).
+        """
         customer = _customer_id(customer_id)
         code = None if install_code is None else _install_code(install_code)
         with _context(request).db.read() as tx:
@@ -151,12 +159,17 @@ def router() -> APIRouter:
         # Serialised here, once: returning the model would have FastAPI validate it all again.
         return Response(answer.model_dump_json(), media_type="application/json")
 
-    @api.post("/customers/{customer_id}/installs/{install_code}/activate", response_model=ActivationAnswer)
+    @api.post(
+        "/customers/{customer_id}/installs/{install_code}/activate",
+        response_model=ActivationAnswer,
+        responses=device,
+    )
     def activate(
         request: Request,
         customer_id: str,
         install_code: str,
         batch: LicenseIdBatch,
+        _signed_by: SignedBy,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
         context = _context(request)
@@ -166,12 +179,17 @@ def router() -> APIRouter:
 
         return _batch_call(request, "activate", customer_id, install_code, batch, idempotency_key, effect)
 
-    @api.post("/customers/{customer_id}/installs/{install_code}/transfer", response_model=TransferAnswer)
+    @api.post(
+        "/customers/{customer_id}/installs/{install_code}/transfer",
+        response_model=TransferAnswer,
+        responses=device,
+    )
     def transfer(
         request: Request,
         customer_id: str,
         install_code: str,
         batch: LicenseIdBatch,
+        _signed_by: SignedBy,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
         context = _context(request)
@@ -181,8 +199,10 @@ def router() -> APIRouter:
 
         return _batch_call(request, "transfer", customer_id, install_code, batch, idempotency_key, effect)
 
-    @api.get("/customers/{customer_id}/installs/{install_code}/licenses")
-    def install_view(request: Request, customer_id: str, install_code: str) -> InstallView:
+    @api.get("/customers/{customer_id}/installs/{install_code}/licenses", responses=device)
+    def install_view(
+        request: Request, customer_id: str, install_code: str, _signed_by: SignedBy
+    ) -> InstallView:
         """Fresh documents of every license the cloud holds as active on the install code."""
         customer, code = _customer_id(customer_id), _install_code(install_code)
         context = _context(request)

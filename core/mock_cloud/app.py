@@ -2,6 +2,10 @@
 
 All setup happens here rather than in a lifespan handler, so the app is ready both under uvicorn
 and when driven in-process through ``httpx.ASGITransport`` (which does not run lifespan events).
+
+The admin endpoints (``/api/v1/admin/*``, fault injection) exist only with ``admin=True``
+(``smartlic-cloud serve --admin`` or ``--faults``); they have no authentication, so a cloud without
+the flag answers them 404.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from core.clock import utc_now
 from core.mock_cloud.api import CloudContext, router
 from core.mock_cloud.datadir import KEY_FILE, PUBLIC_KEY_FILE, open_data_dir
 from core.mock_cloud.faults import FaultMiddleware, Faults, FaultState, admin_router
+from core.mock_cloud.limits import BodyLimitMiddleware
 from core.mock_cloud.partner_api import partner_router
 from core.mock_cloud.portal_api import portal_router
 from core.mock_cloud.problems import install_problem_handlers
@@ -31,6 +36,7 @@ def create_app(
     rng: random.Random | None = None,
     faults: Faults | None = None,
     earmark_install_code: str = DEFAULT_EARMARK_INSTALL_CODE,
+    admin: bool = False,
 ) -> FastAPI:
     """The cloud over ``data_dir``; seeds it on first use (from ``rng``, default: unseeded)."""
     data = open_data_dir(data_dir, clock=clock, rng=rng, earmark_install_code=earmark_install_code)
@@ -45,11 +51,15 @@ def create_app(
         clock=app.state.faults.clock(clock),
         demo_customer_id=data.demo_customer_id,
         partner_name=DEMO_PARTNER_NAME,
+        base_clock=clock,
     )
     install_problem_handlers(app)
     app.include_router(router())
     app.include_router(partner_router())
     app.include_router(portal_router())
-    app.include_router(admin_router())
+    if admin:
+        app.include_router(admin_router())
     app.add_middleware(FaultMiddleware, state=app.state.faults)
+    # Added last, so it is the outermost: no other layer sees a body over the limit.
+    app.add_middleware(BodyLimitMiddleware)
     return app

@@ -3,7 +3,8 @@
 ``serve`` prints three lines a caller (a test, the TUI, a person) can read from stdout before
 serving: ``url: ...``, ``public-key: ...`` and ``demo-customer-id: ...`` (with ``--json``: one JSON
 object with those keys). The socket is bound before they are printed, so with ``--port 0`` the URL
-names the port actually in use.
+names the port actually in use. ``--admin`` (or ``--faults``) adds the unauthenticated
+``/api/v1/admin/*`` endpoints; without either they answer 404.
 
 ``portal ...`` (Customer Portal) and ``partner ...`` (Partner Portal) need no server: they open
 the data folder directly, see ``cli_common``.
@@ -57,7 +58,17 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common_options()], help="serve the cloud API over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8765, help="port; 0 picks a free one (default 8765)")
-    serve.add_argument("--faults", type=_faults, default=None, help="e.g. delay=0.1,fail=3,malformed=1")
+    serve.add_argument(
+        "--faults",
+        type=_faults,
+        default=None,
+        help="e.g. delay=0.1,fail=3,malformed=1 (implies --admin)",
+    )
+    serve.add_argument(
+        "--admin",
+        action="store_true",
+        help="serve /api/v1/admin/* (fault injection; unauthenticated: for tests only)",
+    )
     serve.add_argument(
         "--earmark", type=_install_code, default=DEFAULT_EARMARK_INSTALL_CODE, help="install code to earmark"
     )
@@ -97,7 +108,12 @@ def serve(args: argparse.Namespace) -> int:
 
     data_dir = data_dir_of(args)
     try:
-        app = create_app(data_dir, faults=args.faults, earmark_install_code=args.earmark)
+        app = create_app(
+            data_dir,
+            faults=args.faults,
+            earmark_install_code=args.earmark,
+            admin=args.admin or args.faults is not None,
+        )
     except (OSError, CloudDBError) as exc:
         print(f"{PROG}: cannot use data folder {data_dir}: {exc}", file=sys.stderr)
         return 1

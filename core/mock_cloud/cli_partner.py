@@ -113,7 +113,9 @@ def hand_over(args: argparse.Namespace) -> int:
 
 def earmark(args: argparse.Namespace) -> int:
     code = None if args.clear else args.install_code
-    item = _as_partner(args, lambda tx, who: partner.earmark(tx, who, args.license_id, code))
+    body = _body(partner.Earmark, install_code=code)
+    today = utc_now().date()
+    item = _as_partner(args, lambda tx, who: partner.earmark(tx, who, args.license_id, body, today))
     text = f"reserved for segment controller {code}" if code else "no longer reserved for any controller"
     emit(args, item, [f"License {item.license_id} is {text}."])
     return 0

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from core import sqlite_file
 from core.models import LicenseKind, LicenseTerms
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_FILE = "cloud.db"
 BUSY_TIMEOUT_MS = 5_000
 
@@ -101,6 +101,16 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX licenses_available
         ON licenses(customer_id, install_code, created_seq, earmarked_install_code);
     """,
+    # 3 -> 4: stored answers expire (core.mock_cloud.idempotency.ANSWER_LIFETIME). When each was
+    # stored sits beside it, so the rows of older files stay as they were (those have no time and
+    # count as expired: their keys were not yet scoped per caller).
+    """
+    CREATE TABLE idempotency_times (
+        key TEXT PRIMARY KEY REFERENCES idempotency(key),
+        stored_at REAL NOT NULL
+    );
+    CREATE INDEX idempotency_by_time ON idempotency_times(stored_at);
+    """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -153,6 +163,7 @@ class IdempotencyRecord(_Row):
     request_hash: str
     status: int
     response_json: str
+    stored_at: float | None = None  # Unix seconds by the cloud's clock; None in files before schema 4
 
 
 class DeviceKey(_Row):
@@ -404,7 +415,11 @@ class Tx:
     # --- idempotency -----------------------------------------------------------------------
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
-        row = self._conn.execute("SELECT * FROM idempotency WHERE key = ?", (key,)).fetchone()
+        row = self._conn.execute(
+            "SELECT i.*, t.stored_at FROM idempotency i LEFT JOIN idempotency_times t USING (key) "
+            "WHERE key = ?",
+            (key,),
+        ).fetchone()
         return None if row is None else IdempotencyRecord.model_validate(dict(row))
 
     def put_idempotency(self, record: IdempotencyRecord) -> None:
@@ -412,6 +427,22 @@ class Tx:
             "INSERT INTO idempotency (key, request_hash, status, response_json) VALUES (?, ?, ?, ?)",
             (record.key, record.request_hash, record.status, record.response_json),
         )
+        if record.stored_at is not None:
+            self._conn.execute(
+                "INSERT INTO idempotency_times (key, stored_at) VALUES (?, ?)", (record.key, record.stored_at)
+            )
+
+    def forget_idempotency(self, keys: Iterable[str]) -> None:
+        rows = [(key,) for key in keys]
+        self._conn.executemany("DELETE FROM idempotency_times WHERE key = ?", rows)
+        self._conn.executemany("DELETE FROM idempotency WHERE key = ?", rows)
+
+    def idempotency_stored_before(self, cutoff: float) -> list[str]:
+        """Keys of the answers stored before ``cutoff`` (Unix seconds)."""
+        rows = self._conn.execute(
+            "SELECT key FROM idempotency_times WHERE stored_at < ?", (cutoff,)
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     # --- Customer Portal: device keys and offline files ------------------------------------
 

@@ -3,7 +3,8 @@
 Faults act on the wire, in an ASGI middleware, after the endpoint (and its idempotency record) is
 done: a garbled, dropped or oversized answer leaves the effect in place, and a retry with the same
 Idempotency-Key gets the intact stored answer. Admin calls are exempt, so a test can always reset
-the faults.
+the faults. The admin router is mounted only by ``create_app(admin=True)`` (``serve --admin`` or
+``--faults``): it has no authentication.
 
 * ``delay``: seconds to wait before every request reaches the endpoint.
 * ``fail``: 503 + Retry-After before the endpoint runs (no effect).

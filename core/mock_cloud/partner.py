@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.mock_cloud.db import Customer, LicenseRecord, Partner, Tx
+from core.mock_cloud.device_keys import bind_on_first_use, parse_pem
 from core.mock_cloud.licensing import cloud_license
 from core.mock_cloud.problems import ApiProblem
 from core.models import CloudLicense, LicenseKind
@@ -82,6 +83,11 @@ class HandOver(_Body):
 
 class Earmark(_Body):
     install_code: str | None = Field(description="Install code to reserve the license for; null clears")
+    device_public_key: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="PEM of the controller's Ed25519 key: bound to the install code if none is yet",
+    )
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -212,8 +218,12 @@ def hand_over(
     return _listing([_license(tx, partner, r.license_id) for r in records])
 
 
-def earmark(tx: Tx, partner: Partner, license_id: UUID, install_code: str | None) -> PartnerLicense:
-    """Reserve a license for one segment controller (only it may activate it), or clear that."""
+def earmark(tx: Tx, partner: Partner, license_id: UUID, body: Earmark, today: date) -> PartnerLicense:
+    """Reserve a license for one segment controller (only it may activate it), or clear that.
+
+    A ``device_public_key`` is bound to the install code unless another key is bound already.
+    """
+    install_code = body.install_code
     if install_code is not None and not is_install_code(install_code):
         raise ApiProblem(
             422,
@@ -229,5 +239,23 @@ def earmark(tx: Tx, partner: Partner, license_id: UUID, install_code: str | None
             "it must be transferred to the cloud before it can be reserved for another.",
             extra={"license_id": str(license_id)},
         )
+    if body.device_public_key is not None:
+        _bind_key(tx, install_code, body.device_public_key, today)
     tx.set_earmark(license_id, install_code)
     return partner_license(_license(tx, partner, license_id))
+
+
+def _bind_key(tx: Tx, install_code: str | None, pem: str, today: date) -> None:
+    key = parse_pem(pem)
+    if install_code is None or key is None:
+        raise ApiProblem(
+            422,
+            "invalid_device_key",
+            "device_public_key needs an install code and must be the PEM of an Ed25519 public key.",
+        )
+    if bind_on_first_use(tx, install_code, *key, today).key_id != key[0]:
+        raise ApiProblem(
+            409,
+            "device_key_mismatch",
+            f"Install code {install_code} is bound to another controller key already.",
+        )

@@ -70,7 +70,7 @@ def _write(
         return Response(answer, media_type="application/json")
     key = f"partner:{who.partner_id}:{check_key(idempotency_key)}"
     req_hash = request_hash(request.method, request.url.path, body.model_dump(mode="json"))
-    return run_once(context.db, key, req_hash, lambda tx: effect(tx, who))
+    return run_once(context.db, key, req_hash, lambda tx: effect(tx, who), context.base_clock())
 
 
 def partner_router() -> APIRouter:
@@ -148,13 +148,18 @@ def partner_router() -> APIRouter:
         body: Earmark,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        """Reserve a license for one install code (null clears the reservation)."""
+        """Reserve a license for one install code (null clears the reservation).
+
+        With ``device_public_key`` the controller's key is bound to the install code now, so that
+        its first device call already has to be signed by it.
+        """
+        today = _context(request).base_clock().date()
         return _write(
             request,
             credentials,
             idempotency_key,
             body,
-            lambda tx, who: partner.earmark(tx, who, license_id, body.install_code),
+            lambda tx, who: partner.earmark(tx, who, license_id, body, today),
         )
 
     return api

@@ -20,11 +20,12 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.mock_cloud.db import DeviceKey, LicenseRecord, StoredDocumentAnswer, Tx
+from core.mock_cloud.device_keys import parse_pem
 from core.mock_cloud.licensing import activation_refusal, grant_document
 from core.mock_cloud.problems import ApiProblem
 from core.models import OfflineRequest, OfflineResponse, ReturnReceipt, SignedDocument
 from core.rules import is_install_code
-from core.signing import Signer, canonical_json, key_id_of, load_public_key, public_key_pem, verify_with
+from core.signing import Signer, canonical_json, key_id_of, load_public_key, verify_with
 
 MAX_LICENSES = 5000
 _Payload = TypeVar("_Payload", OfflineRequest, ReturnReceipt)
@@ -57,19 +58,6 @@ class ReturnAnswer(BaseModel):
 
 def document_hash(document: SignedDocument) -> str:
     return hashlib.sha256(canonical_json(document.model_dump(mode="json"))).hexdigest()
-
-
-def _device_key(pem: object) -> tuple[str, str] | None:
-    """(key_id, normalised PEM) of a device public key, None when ``pem`` is not one."""
-    if not isinstance(pem, str):
-        return None
-    try:
-        key = load_public_key(pem.encode())
-    # core.signing raises core.errors.SignatureInvalid (a name this layer may not import) and lets
-    # cryptography's own errors through for odd PEM; any of them means "not a usable key".
-    except Exception:
-        return None
-    return key_id_of(key), public_key_pem(key).decode()
 
 
 def _signed_by(pem: str, document: SignedDocument) -> bool:
@@ -131,7 +119,7 @@ def verified_request(document: SignedDocument) -> OfflineRequest:
 
 def _register_device_key(tx: Tx, install_code: str, pem: str, today: date) -> None:
     """Remember the controller's key (trust on first use) so only it can sign return receipts."""
-    key = _device_key(pem)
+    key = parse_pem(pem)
     assert key is not None  # the request verified against it
     key_id, normalised = key
     current = tx.device_key(install_code)
@@ -233,7 +221,7 @@ def _verified_receipt(tx: Tx, document: SignedDocument) -> ReturnReceipt:
             f"No offline request was ever fulfilled for install code {install_code!r}, so the cloud "
             "knows no key to check this receipt with; return the licenses online instead.",
         )
-    named = _device_key(document.payload.get("device_public_key"))
+    named = parse_pem(document.payload.get("device_public_key"))
     if named is None or named[0] != registered.key_id:
         raise ApiProblem(
             403,

@@ -16,7 +16,7 @@ from core.models import Problem
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 # Codes for errors Starlette raises itself (unknown route, wrong method, ...).
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 class ApiProblem(Exception):

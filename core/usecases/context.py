@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +23,7 @@ from core.models import (
     SegmentController,
     SignedDocument,
 )
-from core.signing import Signer, TrustStore
+from core.signing import TrustStore
 from core.store import Store, Tx
 
 Progress = Callable[[str, float], None]
@@ -37,13 +37,16 @@ def quiet(_message: str, _fraction: float) -> None:
 
 
 def default_actor(face: str) -> str:
-    """Who acts, for the audit log: the login, where from, and through which face."""
+    """Who acts, for the audit log: the process's user (not USER or LOGNAME, which anyone can set),
+    the SSH client's address as an unverified hint (it is an environment variable too), the face."""
+    uid = os.getuid()
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    origin = os.environ.get("SSH_CLIENT", "").split(" ")[0] or "local"
-    return f"{user}@{origin} ({face})"
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    origin = os.environ.get("SSH_CLIENT", "").split(" ")[0]
+    origin = origin if 0 < len(origin) <= 45 and all(c in "0123456789abcdefABCDEF.:" for c in origin) else ""
+    return f"{user} (from {origin}, unverified) ({face})" if origin else f"{user} ({face})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,15 +120,6 @@ class Context:
             result=result,
             at=self.clock(),
         )
-
-    def device_signer(self, tx: Tx, install_code: str) -> Signer:
-        key = f"device_key:{install_code}"
-        pem = tx.meta_get(key)
-        if pem:
-            return Signer.from_pem(pem.encode(), "The controller's key")
-        signer = Signer.generate()
-        tx.meta_set(key, signer.private_pem().decode())
-        return signer
 
 
 def grant_for(payload: dict, seg: SegmentController) -> LicenseGrant:

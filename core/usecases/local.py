@@ -18,6 +18,7 @@ from core.usecases.context import (
 )
 from core.views import (
     ProvisionResult,
+    TrustedKey,
 )
 
 
@@ -90,3 +91,28 @@ def trust_add(ctx: Context, pem: bytes) -> str:
     with ctx.store.write() as tx:
         ctx.audit(tx, "trust-add", None, {"key_id": key_id}, "ok")
     return key_id
+
+
+def trust_list(ctx: Context) -> list[TrustedKey]:
+    """Every trusted key: the trust store's files, then the embedded demo's (in memory only)."""
+    return [TrustedKey(key_id=k, source="trust store") for k in ctx.trust.key_ids()] + [
+        TrustedKey(key_id=k, source="embedded demo") for k in ctx.trust.process_key_ids()
+    ]
+
+
+def trust_remove(ctx: Context, key_id: str, reason: str = "removed by the user") -> None:
+    """Stop trusting ``key_id``: licenses it signed are refused from now on."""
+    if key_id in ctx.trust.process_key_ids():
+        raise Refused(
+            f"Key {key_id} is the embedded demo cloud's; it is trusted only while no cloud URL is set.",
+            hint="Set SMARTLIC_CLOUD_URL (or cloud_url in the settings file) to stop trusting it.",
+            code="embedded_key",
+        )
+    with ctx.store.write() as tx:
+        if not ctx.trust.remove(key_id):
+            raise NotFound(
+                f"No trusted key has the id {key_id!r}.",
+                hint="`smartlic trust list` shows the trusted keys.",
+                code="key_not_found",
+            )
+        ctx.audit(tx, "trust-remove", None, {"key_id": key_id, "reason": reason}, "ok")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from core import offline
 from core.crashpoints import crashpoint
+from core.device_keys import device_signer
 from core.errors import Refused
 from core.models import (
     OfflineRequest,
@@ -25,7 +26,7 @@ def offline_request(ctx: Context, ref: str, path: Path, force: bool = False) -> 
     seg = ctx.segment_with_customer(ref)
     request_id = offline.new_file_id()
     with ctx.store.write() as tx:
-        signer = ctx.device_signer(tx, seg.install_code)
+        signer = device_signer(tx, seg.install_code)
         document = offline.make_request(signer, seg, request_id, ctx.clock())
         tmp = offline.write_document(path, document, force)
         tx.meta_set(_outstanding_key(seg.install_code), request_id)
@@ -86,7 +87,7 @@ def offline_return(ctx: Context, ref: str, path: Path, force: bool = False) -> R
         if not licenses:
             raise Refused(f"{seg.name} has no licenses to return.", code="nothing_to_transfer")
         ids = [lic.license_id for lic in licenses]
-        signer = ctx.device_signer(tx, seg.install_code)
+        signer = device_signer(tx, seg.install_code)
         document = offline.make_receipt(signer, seg, receipt_id, ids, ctx.clock())
         tmp = offline.write_document(path, document, force)
         tx.delete_licenses(ids)

@@ -1,4 +1,9 @@
-"""schemathesis against the mock cloud's own OpenAPI: no input makes it answer 500."""
+"""schemathesis against the mock cloud's own OpenAPI: no input makes it answer 500.
+
+Device calls are signed by a controller key per install code (tests.device_signing), so the
+generated cases reach the endpoints themselves, not only the signature check; cases whose
+generated headers already carry a Signature exercise the refusals.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,60 @@ import random
 import tempfile
 from pathlib import Path
 
+import httpx
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from core.mock_cloud.app import create_app
 from tests.support.clock import fixed_clock
+from tests.support.device_signing import DeviceAuth
 
 # One app for the whole module: schemathesis reads the schema when the module is collected.
 _DATA = Path(tempfile.mkdtemp(prefix="smartlic-schemathesis-"))
 APP = create_app(_DATA / "cloud", clock=fixed_clock, rng=random.Random(5))
-# The admin routes inject faults (503s on purpose), so they are left out.
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path_regex="^/api/v1/admin/")
+# Served without admin routes (they inject faults, 503s on purpose): the schema has none.
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+KEYS = DeviceAuth(fixed_clock)
+
+
+def signed(prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+    """A requests auth hook (schemathesis sends with requests): DeviceAuth's signature, if due."""
+    body = prepared.body or b""
+    request = httpx.Request(
+        prepared.method or "GET",
+        prepared.url or "",
+        headers=dict(prepared.headers),
+        content=body.encode() if isinstance(body, str) else body,
+    )
+    for signed_request in KEYS.auth_flow(request):
+        prepared.headers.update(signed_request.headers)
+    return prepared
 
 
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case: schemathesis.Case) -> None:
-    response = case.call()
+    response = case.call(auth=signed)
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
     if response.status_code >= 400:
         content_type = response.headers["content-type"]
         content_type = content_type[0] if isinstance(content_type, list) else content_type
         assert content_type.startswith("application/problem+json")
         assert "code" in response.json()
+    if case.path.startswith("/api/v1/customers/") and response.status_code != 401:
+        SIGNED_THROUGH.add(case.operation.label)
+
+
+SIGNED_THROUGH: set[str] = set()
+
+
+def test_device_endpoints_were_reached_past_the_signature_check() -> None:
+    """The run above must not have stopped at 401 for every device call (it runs first)."""
+    device_operations = {op.label for op in _operations() if op.path.startswith("/api/v1/customers/")}
+    assert len(device_operations) == 4
+    assert device_operations <= SIGNED_THROUGH, device_operations - SIGNED_THROUGH
+
+
+def _operations() -> list:
+    return [result.ok() for result in schema.get_all_operations()]

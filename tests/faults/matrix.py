@@ -38,13 +38,17 @@ from typing import Any
 import httpx
 
 from core.clock import utc_now
+from core.device_keys import device_signer
 from core.mock_cloud.datadir import open_data_dir
 from core.mock_cloud.db import LicenseRecord
 from core.models import LicenseKind
 from core.service import LicenseService
 from core.settings import Settings
+from core.signing import Signer
+from core.store import Store
 from core.views import AuditCheck
 from core.wiring import build_service
+from tests.support.device_signing import sign
 
 SEGMENTS = ("SmartServer-A", "SmartServer-B")
 A = SEGMENTS[0]
@@ -114,7 +118,8 @@ class CloudProc:
         if crash_at:
             env["SMARTLIC_CLOUD_CRASH_AT"] = crash_at
         cmd = [sys.executable, "-m", "core.mock_cloud.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
-        cmd += ["--data", str(self.data_dir), "--log-level", "critical"]
+        # --admin: the wire-fault cases set their faults through /api/v1/admin/faults.
+        cmd += ["--data", str(self.data_dir), "--log-level", "critical", "--admin"]
         if faults:
             cmd += ["--faults", faults]
         self.starts += 1
@@ -177,11 +182,14 @@ class CloudProc:
     def set_faults(self, **faults: float) -> None:
         httpx.post(f"{self.url}/api/v1/admin/faults", json=faults, timeout=10).raise_for_status()
 
-    def view(self, install_code: str) -> dict[str, dict[str, Any]]:
-        """The cloud's view of the install code: license id -> signed payload."""
-        answer = httpx.get(
-            f"{self.url}/api/v1/customers/{self.customer_id}/installs/{install_code}/licenses", timeout=10
+    def view(self, install_code: str, signer: Signer) -> dict[str, dict[str, Any]]:
+        """The cloud's view of the install code (asked as its controller): license id -> signed payload."""
+        request = httpx.Request(
+            "GET", f"{self.url}/api/v1/customers/{self.customer_id}/installs/{install_code}/licenses"
         )
+        sign(request, signer, install_code, utc_now())
+        with httpx.Client(timeout=10) as client:
+            answer = client.send(request)
         answer.raise_for_status()
         return {d["payload"]["license_id"]: d["payload"] for d in answer.json()["documents"]}
 
@@ -314,6 +322,15 @@ class Device:
 
         return asyncio.run(run())
 
+    def signer(self, install_code: str) -> Signer:
+        """The controller's own key of ``install_code`` (made now if it never talked to the cloud)."""
+        store = Store.open(Settings(data_dir=self.data_dir).store_path, clock=utc_now)
+        try:
+            with store.write() as tx:
+                return device_signer(tx, install_code)
+        finally:
+            store.close()
+
     def rows(self, sql: str, *params: Any) -> list[tuple]:
         with _sqlite(self.data_dir / "smartlic.db") as db:
             return db.execute(sql, params).fetchall()
@@ -343,7 +360,7 @@ def check(device: Device, outcome: Outcome, operation: str | None, *, cloud_up: 
             seen[license_id] = name
     for name, code in codes.items():
         in_db = {i for i, ic in bindings.items() if ic == code}
-        view = cloud.view(code) if cloud_up else {i: {} for i in in_db}
+        view = cloud.view(code, device.signer(code)) if cloud_up else {i: {} for i in in_db}
         if set(view) != in_db:
             problems.append(f"{name}: the cloud's API and database disagree: {set(view) ^ in_db}")
         lost = set(view) - active[name]

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from core.mock_cloud.app import create_app
 from tests.support.clock import fixed_clock as fixed
+from tests.support.device_signing import DeviceAuth
 
 
 @pytest.fixture
@@ -20,7 +21,13 @@ def cloud_app(tmp_path: Path) -> FastAPI:
 
 
 @pytest.fixture
-async def cloud(cloud_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+def device_auth() -> DeviceAuth:
+    """The controllers' keys: one per install code, signing the device calls of ``cloud``."""
+    return DeviceAuth(fixed)
+
+
+@pytest.fixture
+async def cloud(cloud_app: FastAPI, device_auth: DeviceAuth) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=cloud_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://cloud", auth=device_auth) as client:
         yield client

@@ -34,6 +34,7 @@ from tests.mock_cloud.offline import (
     request_doc,
     tampered,
 )
+from tests.support.device_signing import DeviceAuth
 
 FULFIL = "/api/v1/portal/fulfil"
 RETURN = "/api/v1/portal/return"
@@ -75,8 +76,9 @@ async def cloud_key(cloud: httpx.AsyncClient) -> Any:
 
 
 @pytest.fixture
-def device() -> Signer:
-    return Signer.generate()
+def device(device_auth: DeviceAuth) -> Signer:
+    """The controller at HERE: its key signs both its offline files and its device calls."""
+    return device_auth.signer(HERE)
 
 
 # --- fulfil ----------------------------------------------------------------------------------
@@ -167,7 +169,9 @@ async def test_forged_signature_or_key_id_is_refused(
     assert snapshot(cloud_app) == before
 
 
-async def test_refusals_change_nothing(cloud: httpx.AsyncClient, cloud_app: FastAPI, device: Signer) -> None:
+async def test_refusals_change_nothing(
+    cloud: httpx.AsyncClient, cloud_app: FastAPI, device_auth: DeviceAuth
+) -> None:
     items = await available(cloud, cloud_app)
     free = unmarked(items)
     marked = next(str(i.license_id) for i in items if i.earmarked_install_code == HERE)
@@ -207,9 +211,9 @@ async def test_refusals_change_nothing(cloud: httpx.AsyncClient, cloud_app: Fast
     good = free[0]
 
     def req(**over: Any) -> SignedDocument:
-        return request_doc(
-            device, over.pop("install_code", HERE), over.pop("customer", cid(cloud_app)), **over
-        )
+        code = over.pop("install_code", HERE)
+        # Each controller's own key, the one its online calls are signed with too.
+        return request_doc(device_auth.signer(code), code, over.pop("customer", cid(cloud_app)), **over)
 
     cases = [
         (req(customer=uuid.uuid4()), [good], 404, "customer_not_found"),

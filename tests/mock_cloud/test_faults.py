@@ -26,6 +26,7 @@ from core.mock_cloud.faults import OVERSIZED_BYTES, Faults
 from core.models import LicenseGrant, LicenseKind
 from tests.support.clock import FIXED_NOW as NOW
 from tests.support.clock import fixed_clock as fixed
+from tests.support.device_signing import DeviceAuth
 
 HERE = "17q5t6a"
 
@@ -36,12 +37,17 @@ async def _no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path) -> FastAPI:
-    return create_app(tmp_path / "cloud", clock=fixed, rng=random.Random(7))
+    return create_app(tmp_path / "cloud", clock=fixed, rng=random.Random(7), admin=True)
 
 
 def client_of(app: FastAPI, retries: int = 0) -> CloudClient:
     return CloudClient(
-        "http://cloud", transport=httpx.ASGITransport(app=app), retries=retries, sleep=_no_sleep
+        "http://cloud",
+        transport=httpx.ASGITransport(app=app),
+        retries=retries,
+        sleep=_no_sleep,
+        signer_for=DeviceAuth(fixed).signer,
+        clock=fixed,
     )
 
 
@@ -115,7 +121,7 @@ async def test_duplicate_delivery_is_harmless_with_an_idempotency_key(client, ap
     # Had the second copy run the effect again, it would say "not_bound" for licenses already back.
     assert [r.ok for r in back.results] == [True, True]
     assert bound_to(app, HERE) == set()
-    assert cloud_rows(app, f"SELECT count(*) FROM idempotency WHERE key = '{op}'") == [(1,)]
+    assert cloud_rows(app, f"SELECT count(*) FROM idempotency WHERE key LIKE '%:{op}'") == [(1,)]
     assert app.state.faults.get().duplicate == 0
 
 

@@ -32,6 +32,7 @@ from core.models import (
 from core.signing import load_public_key, verify_with
 from tests.support.clock import FIXED_NOW as NOW
 from tests.support.clock import fixed_clock as fixed
+from tests.support.device_signing import DeviceAuth
 
 TODAY = NOW.date()
 HERE = "17q5t6a"  # the seed's default earmark
@@ -40,12 +41,14 @@ OTHER = "9zz0abc"
 
 @pytest.fixture
 def app(tmp_path: Path) -> FastAPI:
-    return create_app(tmp_path, clock=fixed, rng=random.Random(1))
+    return create_app(tmp_path, clock=fixed, rng=random.Random(1), admin=True)
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cloud") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://cloud", auth=DeviceAuth(fixed)
+    ) as c:
         yield c
 
 
@@ -230,6 +233,7 @@ async def test_listing_refuses_bad_input(client: httpx.AsyncClient, app: FastAPI
     problem(await client.get(base, params={"install_code": "ABC"}), 422, "invalid_install_code")
     problem(await client.get(base, params={"limit": 5001}), 422, "invalid_request")
     problem(await client.get(base, params={"offset": -1}), 422, "invalid_request")
+    problem(await client.get(base, params={"offset": "99999999999999999999999"}), 422, "invalid_request")
     assert (await client.get(base, params={"limit": 5000})).status_code == 200
 
 
@@ -486,8 +490,12 @@ async def test_fail_faults_give_503_then_ok(client: httpx.AsyncClient) -> None:
 
 
 async def test_malformed_fault_keeps_effect_and_replay_heals(tmp_path: Path) -> None:
-    app = create_app(tmp_path, clock=fixed, rng=random.Random(1), faults=Faults.parse("malformed=1"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cloud") as client:
+    app = create_app(
+        tmp_path, clock=fixed, rng=random.Random(1), faults=Faults.parse("malformed=1"), admin=True
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://cloud", auth=DeviceAuth(fixed)
+    ) as client:
         with pytest.raises(ValueError):
             (await client.get("/api/v1/health")).json()  # the fault given at creation
         cap = pick(await all_available(client, app), LicenseKind.CAPACITY, 25)
@@ -518,7 +526,9 @@ async def test_bad_signature_fault(client: httpx.AsyncClient, app: FastAPI) -> N
 
 async def test_delay_fault(tmp_path: Path) -> None:
     app = create_app(tmp_path, clock=fixed, rng=random.Random(1), faults=Faults(delay=0.2))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cloud") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://cloud", auth=DeviceAuth(fixed)
+    ) as client:
         started = time.monotonic()
         assert (await client.get("/api/v1/health")).status_code == 200
         assert time.monotonic() - started >= 0.2

@@ -14,6 +14,7 @@ from core.errors import (
     Refused,
     SignatureInvalid,
 )
+from core.mock_cloud.faults import Faults
 from core.models import DeviceState, LicenseKind
 from core.service import LicenseService
 from tests.support.services import make_service
@@ -32,8 +33,9 @@ def snapshot(service: LicenseService) -> tuple:
 
 
 async def set_faults(service: LicenseService, **faults) -> None:
-    response = await service.context.cloud._http.post("/admin/faults", json=faults)
-    assert response.status_code == 200, response.text
+    """Faults of the embedded cloud, set on the app itself: it serves no admin endpoints."""
+    assert service.context.cloud._http is not None  # builds the embedded transport, and with it the app
+    service.context.cloud._transport.app.state.faults.set(Faults(**faults))
 
 
 async def capacity_ids(service: LicenseService, segment: str, *sizes: int) -> list[UUID]:
