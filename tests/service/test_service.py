@@ -14,10 +14,10 @@ from core.errors import (
     Refused,
     SignatureInvalid,
 )
-from core.mock_cloud.faults import Faults
 from core.models import DeviceState, LicenseKind
 from core.service import LicenseService
 from tests.support.services import make_service
+from tests.support.services import set_embedded_faults as set_faults
 
 A = "SmartServer-A"
 B = "SmartServer-B"
@@ -30,12 +30,6 @@ def snapshot(service: LicenseService) -> tuple:
         [(r.license_id, r.note, r.return_pending) for r in service.license_rows()],
         service.devices(),
     )
-
-
-async def set_faults(service: LicenseService, **faults) -> None:
-    """Faults of the embedded cloud, set on the app itself: it serves no admin endpoints."""
-    assert service.context.cloud._http is not None  # builds the embedded transport, and with it the app
-    service.context.cloud._transport.app.state.faults.set(Faults(**faults))
 
 
 async def capacity_ids(service: LicenseService, segment: str, *sizes: int) -> list[UUID]:

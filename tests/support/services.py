@@ -19,3 +19,12 @@ def make_service(data_dir: Path, *, face: str = "test", **settings: Any) -> Lice
         clock=fixed_clock,
         rng=random.Random(42),
     )
+
+
+async def set_embedded_faults(service: LicenseService, **faults: Any) -> None:
+    """Faults of the embedded cloud, set on its app itself: the embedded cloud serves no admin endpoints."""
+    from core.mock_cloud.faults import Faults
+
+    cloud: Any = service.context.cloud
+    assert cloud._http is not None  # builds the embedded transport, and with it the app
+    cloud._transport.app.state.faults.set(Faults(**faults))

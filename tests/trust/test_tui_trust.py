@@ -14,6 +14,7 @@ from textual.widgets import Input
 from core.cloud import _problem_error
 from core.mock_cloud.faults import HOSTILE_TEXT
 from core.service import LicenseService
+from tests.support.services import set_embedded_faults
 from tests.support.tui import make_app, settle, static_text, wait_for
 from tui.app import SmartlicApp
 from tui.screens.download import DownloadScreen
@@ -90,8 +91,7 @@ def terminal_output(app: SmartlicApp) -> str:
 
 
 async def set_hostile(service: LicenseService) -> None:
-    answer = await service.context.cloud._http.post("/admin/faults", json={"hostile": True})
-    assert answer.status_code == 200 and answer.json()["hostile"] is True
+    await set_embedded_faults(service, hostile=True)
 
 
 async def test_a_hostile_cloud_cannot_drive_the_terminal(tmp_path: Path) -> None:

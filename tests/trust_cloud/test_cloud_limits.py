@@ -56,7 +56,7 @@ async def test_a_chunked_9_mib_body_is_refused_while_reading(curl: httpx.AsyncCl
 
 
 async def test_a_chunked_body_is_refused_by_a_served_cloud_too(tmp_path: Path) -> None:
-    from tests.e2e.cloud_process import running_cloud
+    from tests.support.cloud_process import running_cloud
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(NINE_MIB // CHUNK):
@@ -132,7 +132,7 @@ async def test_admin_endpoints_exist_only_with_the_flag(tmp_path: Path, clock: C
 
 
 def test_served_cloud_has_admin_only_with_admin_or_faults(tmp_path: Path) -> None:
-    from tests.e2e.cloud_process import running_cloud
+    from tests.support.cloud_process import running_cloud
 
     for extra, status in (((), 404), (("--admin",), 200), (("--faults", "delay=0"), 200)):
         with running_cloud(tmp_path / "cloud", *extra) as cloud:
