@@ -171,8 +171,6 @@ class DevicesScreen(MarkingScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "provision":
             return True if self.selection else None
-        if action == "provision_all":
-            return bool(self.summary and self.summary.unprovisioned) or None
         return True
 
     def marking_allowed(self) -> bool:
@@ -189,6 +187,17 @@ class DevicesScreen(MarkingScreen):
         self._provision(list(self.selection))
 
     def action_provision_all(self) -> None:
+        if not (self.summary and self.summary.unprovisioned):
+            licensed = self.summary.licensed if self.summary else 0
+            self.notify(
+                "Every licensed device is provisioned already."
+                if licensed
+                else "No device is licensed, so none can be provisioned: activate a capacity license "
+                "first (Download Licenses from the Cloud, d on Manage Licenses).",
+                severity="warning",
+                timeout=5,
+            )
+            return
         self._provision(None)
 
     def _provision(self, ids: list[str] | None) -> None:

@@ -23,6 +23,16 @@ STATE_STYLE = {
 LEVEL_STYLE = {StatusLevel.OK: "", StatusLevel.WARNING: YELLOW, StatusLevel.ERROR: RED}
 
 
+SHORT_ID = 8
+"""A UUID is shown by its first 8 characters where space is short; the full one is in a detail line."""
+
+
+def short_id(value: object) -> str:
+    """``2133c667…`` for ``2133c667-af41-4518-94df-a2bb3b775330``."""
+    text = str(value)
+    return text if len(text) <= SHORT_ID else text[:SHORT_ID] + "…"
+
+
 def plain(value: object) -> Text:
     """Outside text (names, notes, reasons) as a Text, so it is never parsed as markup."""
     return Text("" if value is None else str(value))
