@@ -56,8 +56,9 @@ def counts_line(summary: SegmentSummary | None) -> Text:
 class DevicesScreen(MarkingScreen):
     BINDINGS = [
         Binding("space", "toggle", "Select", id="devices.toggle"),
-        Binding("a", "select_all", "All", id="devices.all"),
-        Binding("n", "select_none", "None", id="devices.none"),
+        # a and n are named on the count line; off the footer so it fits 80 columns.
+        Binding("a", "select_all", "All", id="devices.all", show=False),
+        Binding("n", "select_none", "None", id="devices.none", show=False),
         Binding("p", "provision", "Provision", id="devices.provision"),
         Binding("P", "provision_all", "Provision all", id="devices.provision_all"),
         Binding("b,escape", "back", "BACK", id="devices.back"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from uuid import UUID
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -77,16 +79,29 @@ def notice_text(notice: Notice) -> Text:
     return Text(f"{mark} {notice.text}", style=style)
 
 
-def banner_text(notices: list[Notice]) -> Text:
-    """One line per notice (errors first), cut to the width; at most BANNER_LINES lines."""
-    ordered = sorted(notices, key=lambda n: n.level is not StatusLevel.ERROR)
-    if len(ordered) > BANNER_LINES:
-        shown = ordered[: BANNER_LINES - 1]
-        more = Text(f"+{len(ordered) - len(shown)} more — w lists every warning", style=YELLOW)
-        lines = [notice_text(n) for n in shown] + [more]
-    else:
-        lines = [notice_text(n) for n in ordered]
-    return Text("\n").join(lines)
+_WRAP_CONSOLE = Console(file=io.StringIO(), width=200)
+"""Only measures how Rich wraps a notice (the same word wrap a Static uses)."""
+
+
+def banner_text(notices: list[Notice], width: int | None = None) -> Text:
+    """Errors first, each notice whole: wrapped to ``width``, never cut mid-sentence. What does not
+    fit in BANNER_LINES lines is counted on a last "+N more" line (w lists every warning)."""
+    ordered = [notice_text(n) for n in sorted(notices, key=lambda n: n.level is not StatusLevel.ERROR)]
+
+    def height(text: Text) -> int:
+        return 1 if width is None else len(text.wrap(_WRAP_CONSOLE, max(1, width)))
+
+    if sum(height(t) for t in ordered) <= BANNER_LINES:
+        return Text("\n").join(ordered)
+    shown: list[Text] = []
+    used = 1  # the "+N more" line
+    for text in ordered:
+        if shown and used + height(text) > BANNER_LINES:
+            break  # the first (an error, if any) is always shown whole, even when it is long
+        shown.append(text)
+        used += height(text)
+    more = Text(f"+{len(ordered) - len(shown)} more — w lists every warning", style=YELLOW)
+    return Text("\n").join([*shown, more])
 
 
 def empty_text(segments: list[SegmentController]) -> str:
@@ -155,7 +170,8 @@ def column_widths(rows: list[LicenseRow], available: int) -> dict[str, int]:
 
 class ManageLicensesScreen(ServiceScreen):
     BINDINGS = [
-        *bindings(HOME_ACTIONS),
+        # The buttons name the keys of the five actions; the footer keeps what has no button.
+        *bindings(HOME_ACTIONS, show=False),
         *bindings(MORE_ACTIONS, show=False),
         Binding("e", "edit_note", "Note", id="edit_note"),
         Binding(CLOSE.key, "app.request_quit", CLOSE.footer, id=CLOSE.id),
@@ -203,7 +219,7 @@ class ManageLicensesScreen(ServiceScreen):
         self.query_one("#summary", Static).update(summary_table(report.segments if report else []))
         self.notices = [n for n in report.warnings if n.kind in BANNER_KINDS] if report else []
         banner = self.query_one("#banner", Static)
-        banner.update(banner_text(self.notices))
+        banner.update(banner_text(self.notices, self._banner_width()))
         banner.display = bool(self.notices)
         self.rows = {str(r.license_id): r for r in rows}
         self._fill_table()
@@ -235,7 +251,14 @@ class ManageLicensesScreen(ServiceScreen):
         else:
             sync_rows(table, COLUMN_KEYS, {k: fitted_cells(r, widths) for k, r in self.rows.items()})
 
+    def _banner_width(self) -> int:
+        banner = self.query_one("#banner", Static)
+        return banner.content_region.width or self.app.size.width - 2
+
     def on_resize(self) -> None:
+        banner = self.query_one("#banner", Static)
+        if self.notices:
+            self.call_after_refresh(lambda: banner.update(banner_text(self.notices, self._banner_width())))
         if self.rows and self.query(CellEditor):
             self.query_one(CellEditor).place()
         elif self.rows:
@@ -569,6 +592,7 @@ class ManageLicensesScreen(ServiceScreen):
         text += f"{result.devices_unlicensed} device(s) are now unlicensed (purple)."
         for failure in result.failed:
             text += f"\nNot transferred {failure.license_id}: {failure.reason}"
+        self.say(text)
         self.notify(
             text,
             title="Transfer to Cloud",

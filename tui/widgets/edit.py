@@ -149,8 +149,11 @@ class CellEditor(Input):
         self._finished = True
         if self._show_problem is not None:
             self._show_problem(None)
-        table = self.table
+        table, screen = self.table, self.screen
         self.remove()
         if table.is_attached:
             table.focus()
-        self._done(text)
+        # Run on the screen, not in this widget's handler: the editor is going away, and a dialog
+        # pushed from ``done`` would hand its answer to a removed widget (push_screen's callback
+        # goes to the message pump that is running).
+        screen.call_later(self._done, text)
