@@ -38,6 +38,7 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tui.screenshots screenshots
+	$(BIN)/python -m tui.screenshots screenshots --size 80x24
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -2,6 +2,8 @@
 
     python -m tui.screenshots DIR [--size 120x40]
 
+At a size other than 120x40 the files are named NAME-WIDTHxHEIGHT.svg (e.g. manage-licenses-80x24.svg).
+
 Each scenario is an async ``run_before(pilot)`` step: the snapshot tests (tests/tui) reuse them.
 """
 
@@ -99,6 +101,32 @@ async def customer_id_editor(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def unsaved_changes(pilot: Pilot) -> None:
+    """BACK with a Customer ID typed but not saved: the dialog asks (s saves, x discards)."""
+    await accounts_pending(pilot)
+    await pilot.press("b")
+    await pilot.pause()
+
+
+async def changed_meanwhile(pilot: Pilot) -> None:
+    """Save Changes after the stored Customer ID changed since the edit began (another session)."""
+    await accounts_pending(pilot)
+    pilot.app.service.set_customer_id(  # type: ignore[attr-defined]
+        "SmartServer-A", "0f5e2d1c-aaaa-4bbb-8ccc-123456789abc"
+    )
+    await pilot.press("s")
+    await pilot.pause()
+
+
+async def edit_note(pilot: Pilot) -> None:
+    """The Note typed in its own cell on Manage Licenses."""
+    await _demo_licenses(pilot)
+    await pilot.press("e")
+    await pilot.pause()
+    await pilot.press("end", *" · row 3")
+    await pilot.pause()
+
+
 async def download_selection(pilot: Pilot) -> None:
     service = pilot.app.service  # type: ignore[attr-defined]
     service.set_customer_id("SmartServer-A", str((await service.demo_info()).customer_id))
@@ -166,11 +194,17 @@ SCENARIOS: dict[str, Scenario] = {
     "warnings": warnings,
     "customer-accounts-pending": accounts_pending,
     "customer-id-editor": customer_id_editor,
+    "unsaved-changes": unsaved_changes,
+    "changed-meanwhile": changed_meanwhile,
+    "edit-note": edit_note,
     "download-selection": download_selection,
     "transfer-to-cloud": transfer_modal,
     "devices": devices,
     "help": help_screen,
 }
+
+
+DEFAULT_SIZE = (120, 40)
 
 
 async def _shoot(name: str, scenario: Scenario, out: Path, size: tuple[int, int]) -> Path:
@@ -181,7 +215,8 @@ async def _shoot(name: str, scenario: Scenario, out: Path, size: tuple[int, int]
             await scenario(pilot)
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()
-            path = out / f"{name}.svg"
+            suffix = "" if size == DEFAULT_SIZE else f"-{size[0]}x{size[1]}"
+            path = out / f"{name}{suffix}.svg"
             app.save_screenshot(filename=path.name, path=str(out))
         await app.service.aclose()
     return path

@@ -201,6 +201,7 @@ class CustomerAccountsScreen(ServiceScreen):
         base = change.base if change else id_text(seg)
 
         def done(text: str | None) -> None:
+            self.say("")
             if text is None:  # Esc: the cell shows what it showed before
                 self._redraw(code)
                 return

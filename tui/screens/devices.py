@@ -55,13 +55,14 @@ def counts_line(summary: SegmentSummary | None) -> Text:
 
 class DevicesScreen(MarkingScreen):
     BINDINGS = [
-        Binding("space", "toggle", "Select", id="devices.toggle"),
-        # a and n are named on the count line; off the footer so it fits 80 columns.
+        # space, a and n are named on the count line, BACK on its button: off the footer, which then
+        # fits 80 columns.
+        Binding("space", "toggle", "Select", id="devices.toggle", show=False),
         Binding("a", "select_all", "All", id="devices.all", show=False),
         Binding("n", "select_none", "None", id="devices.none", show=False),
         Binding("p", "provision", "Provision", id="devices.provision"),
         Binding("P", "provision_all", "Provision all", id="devices.provision_all"),
-        Binding("b,escape", "back", "BACK", id="devices.back"),
+        Binding("b,escape", "back", "BACK", id="devices.back", show=False),
     ]
 
     def __init__(self, install_code: str) -> None:

@@ -39,13 +39,14 @@ COLUMNS = [
 
 class DownloadScreen(MarkingScreen):
     BINDINGS = [
-        Binding("space", "toggle", "Select", id="download.toggle"),
-        # a and n are named on the count line; off the footer so it fits 80 columns.
+        # space, a and n are named on the count line, BACK on its button: off the footer, which then
+        # fits 80 columns.
+        Binding("space", "toggle", "Select", id="download.toggle", show=False),
         Binding("a", "select_all", "All", id="download.all", show=False),
         Binding("n", "select_none", "None", id="download.none", show=False),
         Binding("A", "activate", "ACTIVATE", id="download.activate"),
         Binding("escape", "cancel_or_back", "Back/Stop", id="download.escape"),
-        Binding("b", "back", "BACK", id="download.back"),
+        Binding("b", "back", "BACK", id="download.back", show=False),
     ]
 
     def __init__(self, install_code: str) -> None:

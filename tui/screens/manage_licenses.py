@@ -30,16 +30,18 @@ from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, short_i
 COLUMNS = [
     ColumnSpec("segment", "Segment Controller", least=13, short_label="Segment"),
     ColumnSpec("description", "Description", least=11),
-    ColumnSpec("status", "Status", least=9),
+    ColumnSpec("status", "Status", least=6),
     ColumnSpec("activated", "Activation Date", least=10, short_label="Activated"),
-    ColumnSpec("license_id", "License ID", least=9),
-    ColumnSpec("note", "Note", least=6),
+    ColumnSpec("license_id", "License ID", least=9, short_label="Lic. ID"),
+    ColumnSpec("note", "Note", least=8),
 ]
 COLUMN_KEYS = [spec.key for spec in COLUMNS]
-GIVE_WAY = ["license_id", "activated", "segment", "description", "note", "status"]
+GIVE_WAY = ["license_id", "activated", "segment", "description", "status", "note"]
 """Which column shrinks first when the terminal is narrow: the License ID to its first 8 characters
-(the detail line has it whole), the date's label, the segment's label, the description to its short
-form (count and kind), the Note; the Status last. At 80 columns every column still shows."""
+(the detail line has it whole), the date's label, the segment's label, the description and the
+status to their short forms ("25 maint. 1y", "Ends 2026-12-18"), the Note last. At 80 columns every
+column still shows."""
+SHORT_STATUS = {"Expiring ": "Ends ", "Expired ": "Ended "}
 NOTE_EDITOR_WIDTH = 30
 BANNER_KINDS = ("store", "expiry", "clock", "unfinished", "shortfall", "no_capacity")
 NEEDS_LICENSES = {
@@ -145,10 +147,23 @@ def short_description(row: LicenseRow) -> Text:
     return Text(f"{row.devices} capacity")
 
 
+def short_status(row: LicenseRow) -> Text:
+    """``Ends 2026-12-18`` for ``Expiring 2026-12-18``: the date stays, the word gets shorter."""
+    text = row.status
+    for long, short in SHORT_STATUS.items():
+        if text.startswith(long):
+            text = short + text.removeprefix(long)
+    return status_text(text, row.status_level)
+
+
+SHORT_FORMS = {"description": short_description, "status": short_status}
+
+
 def fitted_cells(row: LicenseRow, widths: dict[str, int]) -> list[object]:
     cells = dict(zip(COLUMN_KEYS, license_cells(row), strict=True))
-    if cells["description"].cell_len > widths["description"]:
-        cells["description"] = short_description(row)
+    for key, short in SHORT_FORMS.items():
+        if cells[key].cell_len > widths[key]:
+            cells[key] = short(row)
     return [fit_cell(cells[key], widths[key]) for key in COLUMN_KEYS]
 
 
@@ -157,12 +172,10 @@ def column_widths(rows: list[LicenseRow], available: int) -> dict[str, int]:
     for row in rows:
         for key, cell in zip(COLUMN_KEYS, license_cells(row), strict=True):
             wanted[key] = max(wanted[key], cell.cell_len)
-    wanted["description"] = max([wanted["description"]] + [short_description(r).cell_len for r in rows])
-    least_description = max((short_description(r).cell_len for r in rows), default=0)
+    # A column with a short form may shrink to its longest short form, not below.
+    least = {key: max((short(r).cell_len for r in rows), default=0) for key, short in SHORT_FORMS.items()}
     specs = [
-        ColumnSpec(s.key, s.label, max(s.least, least_description), s.short_label)
-        if s.key == "description"
-        else s
+        ColumnSpec(s.key, s.label, max(s.least, least[s.key]), s.short_label) if s.key in least else s
         for s in COLUMNS
     ]
     return fit_widths(specs, wanted, available, GIVE_WAY)
