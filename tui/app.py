@@ -60,7 +60,7 @@ class SmartlicApp(ErrorHandling, App[int]):
     CSS_PATH = "app.tcss"
     COMMANDS = {SmartlicCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (80, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", id="quit", show=False, priority=True),
         # q closes from every screen and dialog (an Input takes a typed q first); Manage Licenses

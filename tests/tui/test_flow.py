@@ -6,7 +6,7 @@ from textual import events
 from textual.widgets import DataTable, Input
 
 from core.models import DeviceState
-from tests.tui.helpers import settle, static_text, toasts
+from tests.tui.helpers import settle, static_text
 from tui.app import SmartlicApp
 from tui.screens.customer_accounts import CustomerAccountsScreen
 from tui.screens.devices import DevicesScreen
@@ -137,7 +137,7 @@ async def test_seed_flow(app: SmartlicApp) -> None:
         assert all(d.state is DeviceState.UNLICENSED for d in service.devices("SmartServer-A"))
         assert home.query_one(DataTable).row_count == 0
         assert "34 unlicensed" in static_text(pilot, "#summary")
-        assert "Transferred 3 license(s)" in toasts(pilot)
+        assert "Transferred 3 license(s)" in static_text(pilot, "#status")
 
         # The licenses are back in the Download list.
         await pilot.press("d")

@@ -65,9 +65,10 @@ class Pending:
 class CustomerAccountsScreen(ServiceScreen):
     BINDINGS = [
         Binding("e", "edit", "Edit", id="accounts.edit"),
-        Binding("s", "save", "Save Changes", id="accounts.save"),
-        Binding("x", "discard", "Discard Changes", id="accounts.discard"),
-        Binding("b,escape", "back", "BACK", id="accounts.back"),
+        # Short footer words and BACK only on its button: the footer fits 60 columns.
+        Binding("s", "save", "Save", id="accounts.save", tooltip="Save Changes"),
+        Binding("x", "discard", "Discard", id="accounts.discard", tooltip="Discard Changes"),
+        Binding("b,escape", "back", "BACK", id="accounts.back", show=False),
     ]
 
     def __init__(self) -> None:

@@ -86,7 +86,7 @@ class DevicesScreen(MarkingScreen):
             yield Button(
                 "Provision selected (p)", id="provision", compact=True, variant="primary", disabled=True
             )
-            yield Button("Provision all licensed (P)", id="provision_all", compact=True)
+            yield Button("Provision all (P)", id="provision_all", compact=True)  # BACK fits 60 columns
             yield Button("BACK (b)", id="back", compact=True)
         yield SteadyFooter()
 

@@ -43,6 +43,8 @@ status to their short forms ("25 maint. 1y", "Ends 2026-12-18"), the Note last. 
 column still shows."""
 SHORT_STATUS = {"Expiring ": "Ends ", "Expired ": "Ended "}
 NOTE_EDITOR_WIDTH = 30
+NARROW_WIDTH = 80
+"""Below this many columns the action buttons carry their short names (the footer's)."""
 BANNER_KINDS = ("store", "expiry", "clock", "unfinished", "shortfall", "no_capacity")
 NEEDS_LICENSES = {
     "transfer": "there is nothing to transfer",
@@ -222,6 +224,7 @@ class ManageLicensesScreen(ServiceScreen):
     def on_mount(self) -> None:
         # No refresh_data() here: ScreenResume follows Mount on the first push and reads the service.
         self.query_one("#progress-row").display = False
+        self._label_buttons()
         self.query_one(DataTable).focus()
 
     # --- data --------------------------------------------------------------------------------
@@ -268,7 +271,15 @@ class ManageLicensesScreen(ServiceScreen):
         banner = self.query_one("#banner", Static)
         return banner.content_region.width or self.app.size.width - 2
 
+    def _label_buttons(self) -> None:
+        """The seed's names where they fit; below 80 columns the short ones, so every key shows."""
+        wide = self.app.size.width >= NARROW_WIDTH
+        for spec in [*HOME_ACTIONS, CLOSE]:
+            button = self.query_one(f"#do-{spec.id}", Button)
+            button.label = f"{spec.title if wide else spec.footer} ({spec.key})"
+
     def on_resize(self) -> None:
+        self._label_buttons()
         banner = self.query_one("#banner", Static)
         if self.notices:
             self.call_after_refresh(lambda: banner.update(banner_text(self.notices, self._banner_width())))
@@ -605,14 +616,8 @@ class ManageLicensesScreen(ServiceScreen):
         text += f"{result.devices_unlicensed} device(s) are now unlicensed (purple)."
         for failure in result.failed:
             text += f"\nNot transferred {failure.license_id}: {failure.reason}"
+        # On the status line only: a toast of this length covered the buttons, and then dialogs.
         self.say(text)
-        self.notify(
-            text,
-            title="Transfer to Cloud",
-            severity="warning" if result.failed else "information",
-            markup=False,
-            timeout=10,
-        )
 
     @work(exclusive=True, exit_on_error=False, group="cloud")
     async def run_resume(self) -> None:

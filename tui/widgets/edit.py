@@ -37,10 +37,10 @@ class CellEditor(Input):
     """Typing happens in the cell itself; the table below keeps showing every other cell."""
 
     DEFAULT_CSS = f"""
-    CellEditor {{
+    CellEditor, CellEditor.-textual-compact {{
         layer: {EDITOR_LAYER};
         height: 1;
-        padding: 0 1;
+        padding: 0 1;  /* the cell's own padding: the text stays where the cell showed it */
         border: none;
         background: $boost;
         &.-invalid {{ text-style: bold; color: $text-error; }}
