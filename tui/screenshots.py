@@ -101,30 +101,31 @@ async def customer_id_editor(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def keys(pilot: Pilot, *steps: str | tuple[str, ...]) -> None:
+    """Press each step's keys, letting the screen update after each step."""
+    for step in steps:
+        await pilot.press(*((step,) if isinstance(step, str) else step))
+        await pilot.pause()
+
+
 async def unsaved_changes(pilot: Pilot) -> None:
     """BACK with a Customer ID typed but not saved: the dialog asks (s saves, x discards)."""
     await accounts_pending(pilot)
-    await pilot.press("b")
-    await pilot.pause()
+    await keys(pilot, "b")
 
 
 async def changed_meanwhile(pilot: Pilot) -> None:
     """Save Changes after the stored Customer ID changed since the edit began (another session)."""
     await accounts_pending(pilot)
-    pilot.app.service.set_customer_id(  # type: ignore[attr-defined]
-        "SmartServer-A", "0f5e2d1c-aaaa-4bbb-8ccc-123456789abc"
-    )
-    await pilot.press("s")
-    await pilot.pause()
+    other_session = "0f5e2d1c-aaaa-4bbb-8ccc-123456789abc"
+    pilot.app.service.set_customer_id("SmartServer-A", other_session)  # type: ignore[attr-defined]
+    await keys(pilot, "s")
 
 
 async def edit_note(pilot: Pilot) -> None:
     """The Note typed in its own cell on Manage Licenses."""
     await _demo_licenses(pilot)
-    await pilot.press("e")
-    await pilot.pause()
-    await pilot.press("end", *" · row 3")
-    await pilot.pause()
+    await keys(pilot, "e", ("end", *" · row 3"))
 
 
 async def download_selection(pilot: Pilot) -> None:

@@ -75,17 +75,19 @@ class CellEditor(Input):
             id="cell-editor",
         )
         self.table = table
-        self.row_key = row_key
-        self.column_key = column_key
-        self._done = done
-        self._problem = problem
-        self._show_problem = show_problem
-        self._finished = False
+        self.key = (row_key, column_key)
+        """Which cell this edits: found again by its keys after rows move, never by a coordinate."""
         self.min_width = min_width
+        self._done, self._problem, self._show_problem = done, problem, show_problem
+        self._finished = False
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.row_key, self.column_key)
+    def row_key(self) -> str:
+        return self.key[0]
+
+    @property
+    def column_key(self) -> str:
+        return self.key[1]
 
     def on_mount(self) -> None:
         self.cursor_blink = self.app.animation_level != "none" and self.cursor_blink
