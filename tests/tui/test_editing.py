@@ -235,3 +235,21 @@ async def test_empty_home_stops_asking_for_a_customer_id_once_set(app: SmartlicA
         await pilot.pause()
         assert "Set a Customer ID" not in static_text(pilot, "#empty")
         assert "Download Licenses from the Cloud (d)" in static_text(pilot, "#empty")
+
+
+async def test_segment_picker_keeps_one_line_per_segment_at_80(app: SmartlicApp) -> None:
+    from textual.widgets import OptionList
+
+    from tui.widgets.picker import SegmentPicker
+
+    demo = str((await app.service.demo_info()).customer_id)
+    app.service.set_customer_id(A, demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, SegmentPicker)
+        options = app.screen.query_one(OptionList)
+        assert options.option_count == 2
+        prompt = str(options.get_option_at_index(0).prompt)
+        assert demo[:8] in prompt and demo not in prompt
+        assert options.content_region.height == 2, "one line each: the ID does not wrap"
