@@ -38,6 +38,7 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.support.scenarios screenshots
+	$(BIN)/python -m tests.support.scenarios screenshots --size 80x24
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -34,6 +34,15 @@ class Refused(SmartlicError):
     """The operation is not allowed in the current state (rule violated)."""
 
 
+class ChangedMeanwhile(Refused):
+    """A compare-and-set save found another value stored since the edit began; nothing was saved."""
+
+    def __init__(self, message: str, *, stored: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, code="changed_meanwhile")
+        self.stored = stored
+        """The value stored now ("" for none), so the face can show it and offer to keep either."""
+
+
 class Conflict(SmartlicError):
     pass
 

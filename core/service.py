@@ -122,13 +122,15 @@ class LicenseService:
         """Why ``text`` would be refused by set_customer_id, for checking as the user types."""
         return local.customer_id_problem(text)
 
-    def set_customer_id(self, ref: str, text: str) -> SegmentController:
-        """Set (or, with an empty ``text``, clear) the segment's Customer ID."""
-        return local.set_customer_id(self.context, ref, text)
+    def set_customer_id(self, ref: str, text: str, expected: str | None = None) -> SegmentController:
+        """Set (or, with an empty ``text``, clear) the segment's Customer ID. With ``expected`` (the
+        value the edit started from, "" for none) it is refused with ChangedMeanwhile when the stored
+        one differs."""
+        return local.set_customer_id(self.context, ref, text, expected)
 
-    def set_note(self, license_id: UUID, note: str) -> None:
-        """Set a license's Note (printable characters, at most 500)."""
-        return local.set_note(self.context, license_id, note)
+    def set_note(self, license_id: UUID, note: str, expected: str | None = None) -> None:
+        """Set a license's Note (printable characters, at most 500); ``expected`` as for Customer IDs."""
+        return local.set_note(self.context, license_id, note, expected)
 
     def provision(self, ref: str, device_ids: Sequence[str] | None) -> ProvisionResult:
         """Provision the given devices, or (``None``) every licensed unprovisioned one."""
@@ -151,6 +153,11 @@ class LicenseService:
     async def demo_info(self) -> DemoInfo:
         """The demo cloud's Customer ID and partner name."""
         return await online.demo_info(self.context)
+
+    async def customer_id_warning(self, ref: str) -> str | None:
+        """A warning when the cloud does not know the segment's Customer ID; None when it does or
+        cannot be reached."""
+        return await online.customer_id_warning(self.context, ref)
 
     async def cloud_licenses(
         self, ref: str, on_page: Callable[[list[CloudLicense], int], None] | None = None

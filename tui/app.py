@@ -63,9 +63,12 @@ class SmartlicApp(ErrorHandling, App[int]):
     CSS_PATH = "app.tcss"
     COMMANDS = {SmartlicCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (80, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", id="quit", show=False, priority=True),
+        # q closes from every screen and dialog (an Input takes a typed q first); Manage Licenses
+        # shows it in its footer as Close, under the same id so one keymap entry moves both.
+        Binding(CLOSE.key, "request_quit", CLOSE.footer, id=CLOSE.id, show=False),
         Binding("question_mark,f1", "help", "Help", id="help"),
     ]
 
@@ -164,9 +167,10 @@ class SmartlicApp(ErrorHandling, App[int]):
     # --- global actions --------------------------------------------------------------------
 
     def action_request_quit(self) -> None:
-        screen = self.screen
-        if _has_unsaved(screen):
-            screen.leave(lambda: self.exit(0))  # type: ignore[attr-defined]
+        # A screen with unsaved edits may lie under a dialog: it asks first, wherever it is.
+        unsaved = next((s for s in reversed(self.screen_stack) if _has_unsaved(s)), None)
+        if unsaved is not None:
+            unsaved.leave(lambda: self.exit(0))  # type: ignore[attr-defined]
         else:
             self.exit(0)
 

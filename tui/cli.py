@@ -67,8 +67,8 @@ async def _licenses(service: LicenseService, args: argparse.Namespace) -> int:
 async def _accounts(service: LicenseService, args: argparse.Namespace) -> int:
     if args.action == "set":
         if not args.segment or args.customer_id is None:
-            raise InvalidInput("Usage: smartlic accounts set SEGMENT CUSTOMER_ID")
-        segment = service.set_customer_id(args.segment, args.customer_id)
+            raise InvalidInput("Usage: smartlic accounts set SEGMENT CUSTOMER_ID [--expect OLD]")
+        segment = service.set_customer_id(args.segment, args.customer_id, expected=args.expect)
         if args.json:
             emit_json({"segment": segment})
         else:
@@ -84,6 +84,17 @@ async def _accounts(service: LicenseService, args: argparse.Namespace) -> int:
                 [[s.name, s.install_code, s.customer_id or "-"] for s in segments],
             )
         )
+    return 0
+
+
+@command("note")
+async def _note(service: LicenseService, args: argparse.Namespace) -> int:
+    license_id = _uuid(args.license_id)
+    service.set_note(license_id, args.text, expected=args.expect)
+    if args.json:
+        emit_json({"license_id": str(license_id), "note": args.text})
+    else:
+        say(f"Note of {license_id} saved.")
     return 0
 
 
@@ -369,17 +380,35 @@ def _progress(args: argparse.Namespace) -> Callable[[str, float], None]:
     return report
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _global_options(*, defaults: bool) -> argparse.ArgumentParser:
+    """--json and --debug, accepted before and after the subcommand.
+
+    Only the top-level parser sets their defaults: a subparser's default would overwrite the value
+    given before the subcommand (`smartlic --json accounts`), so there they are SUPPRESSed.
+    """
     import argparse
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print a stable JSON document on stdout")
-    common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    default = False if defaults else argparse.SUPPRESS
+    common.add_argument(
+        "--json", action="store_true", default=default, help="print a stable JSON document on stdout"
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=default, help="show tracebacks of unexpected errors"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="smartlic",
         description="License management of SmartServer IoT segment controllers.",
-        parents=[common],
+        parents=[_global_options(defaults=True)],
     )
+    common = _global_options(defaults=False)
+    expect_help = "save only if the stored value is still OLD ('' for none); else exit 1, nothing saved"
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("tui", parents=[common], help="open the terminal UI (the default)")
     p = sub.add_parser("licenses", parents=[common], help="list active licenses")
@@ -388,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["set"])
     p.add_argument("segment", nargs="?")
     p.add_argument("customer_id", nargs="?")
+    p.add_argument("--expect", metavar="OLD", default=None, help=expect_help)
+    p = sub.add_parser("note", parents=[common], help="set the Note of an active license")
+    p.add_argument("license_id", metavar="LICENSE_ID")
+    p.add_argument("text", metavar="NOTE", help="the new Note ('' clears it)")
+    p.add_argument("--expect", metavar="OLD", default=None, help=expect_help)
     p = sub.add_parser("cloud-licenses", parents=[common], help="licenses the cloud holds for a segment")
     p.add_argument("segment")
     p = sub.add_parser("activate", parents=[common], help="activate licenses from the cloud")
@@ -470,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(settings, args))
     except SmartlicError as exc:
         logging.getLogger("smartlic").info("refused: %s", exc)
-        _report(args, exc.code, str(exc))
+        _report(args, exc.code, str(exc), getattr(exc, "stored", None))
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`smartlic licenses | head`): stop quietly, as other tools do.
@@ -488,10 +522,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _report(args: argparse.Namespace, code: str, message: str) -> None:
+def _report(args: argparse.Namespace, code: str, message: str, stored: str | None = None) -> None:
     error_line(message)
     if getattr(args, "json", False):
-        emit_json({"error": {"code": code, "message": message}})
+        error: dict[str, str] = {"code": code, "message": message}
+        if stored is not None:
+            # changed_meanwhile: the value stored now, for a script that wants to retry over it.
+            error["stored"] = stored
+        emit_json({"error": error})
 
 
 if __name__ == "__main__":

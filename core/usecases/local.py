@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from core import rules, sanitize
-from core.errors import InvalidInput, NotFound, Refused
+from core.errors import ChangedMeanwhile, InvalidInput, NotFound, Refused
 from core.models import (
     DeviceState,
     SegmentController,
@@ -30,16 +30,40 @@ def customer_id_problem(text: str) -> str | None:
     return rules.customer_id_problem(text) if text.strip() else None
 
 
-def set_customer_id(ctx: Context, ref: str, text: str) -> SegmentController:
-    """Set (or, with an empty ``text``, clear) the segment's Customer ID."""
-    customer_id = None
-    if text.strip():
-        try:
-            customer_id = rules.parse_customer_id(text)
-        except ValueError as exc:
-            raise InvalidInput(str(exc), code="invalid_customer_id") from exc
+def _parse_customer_id(text: str) -> UUID | None:
+    """The Customer ID in ``text``, or None for an empty text (it clears the ID)."""
+    if not text.strip():
+        return None
+    try:
+        return rules.parse_customer_id(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="invalid_customer_id") from exc
+
+
+def _refuse_if_changed(what: str, stored: str, expected: str | None) -> None:
+    """Compare-and-set: an edit that began from ``expected`` saves only while ``stored`` is still it.
+
+    ``expected`` None means the caller did not say what it started from (no check).
+    """
+    if expected is not None and stored != expected:
+        raise ChangedMeanwhile(
+            f"{what} was changed meanwhile (now {stored or '(none)'}); nothing was saved.",
+            stored=stored,
+            hint="Keep yours by saving again over it, or take the stored value.",
+        )
+
+
+def set_customer_id(ctx: Context, ref: str, text: str, expected: str | None = None) -> SegmentController:
+    """Set (or, with an empty ``text``, clear) the segment's Customer ID.
+
+    ``expected``: the Customer ID the edit started from ("" for none); when the stored one differs,
+    ChangedMeanwhile is raised and nothing changes.
+    """
+    customer_id = _parse_customer_id(text)
+    expected_id = None if expected is None else str_or_none(_parse_customer_id(expected)) or ""
     with ctx.store.write() as tx:
         seg = find_segment(tx, ref)
+        _refuse_if_changed(f"The Customer ID of {seg.name}", str_or_none(seg.customer_id) or "", expected_id)
         if seg.customer_id == customer_id:
             return seg
         active = tx.licenses(seg.install_code)
@@ -60,12 +84,20 @@ def set_customer_id(ctx: Context, ref: str, text: str) -> SegmentController:
         return seg.model_copy(update={"customer_id": customer_id})
 
 
-def set_note(ctx: Context, license_id: UUID, note: str) -> None:
-    clean = sanitize.clean(note)[:500]
+def clean_note(note: str) -> str:
+    """What a Note keeps of ``note``: at most 500 characters, control and bidi ones as visible escapes."""
+    return sanitize.clean(note)[:500]
+
+
+def set_note(ctx: Context, license_id: UUID, note: str, expected: str | None = None) -> None:
+    """Set a license's Note; ``expected`` (the Note the edit started from) makes it compare-and-set."""
+    clean = clean_note(note)
     with ctx.store.write() as tx:
         lic = tx.license(license_id)
         if lic is None:
             raise NotFound(f"No license {license_id} is active on this controller.")
+        if expected is not None:
+            _refuse_if_changed(f"The Note of license {license_id}", lic.note, clean_note(expected))
         tx.set_note(license_id, clean)
         ctx.audit(tx, "set-note", lic.install_code, {"license_id": str(license_id)}, "ok")
 

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 from core import rules
 from core.crashpoints import crashpoint
-from core.errors import InvalidAnswer, InvalidInput, Refused, SignatureInvalid
+from core.errors import CloudUnreachable, InvalidAnswer, InvalidInput, NotFound, Refused, SignatureInvalid
 from core.models import (
     ActivationAnswer,
     ActivationOutcome,
@@ -41,6 +41,28 @@ from core.views import (
 
 async def demo_info(ctx: Context) -> DemoInfo:
     return await ctx.cloud.demo_info()
+
+
+async def customer_id_warning(ctx: Context, ref: str) -> str | None:
+    """Whether the cloud knows the segment's Customer ID: a warning when it does not, else None.
+
+    It asks for one license of that customer; a cloud that cannot be reached says nothing either way.
+    """
+    seg = reads.segment(ctx, ref)
+    if seg.customer_id is None:
+        return None
+    try:
+        await ctx.cloud.list_page(seg.customer_id, seg.install_code, limit=1)
+    except CloudUnreachable:
+        return None
+    except NotFound as exc:
+        if exc.code != "customer_not_found":
+            raise
+        return (
+            f"The license cloud does not know Customer ID {seg.customer_id}: Download will find "
+            "nothing. Check it at the License Partner Portal."
+        )
+    return None
 
 
 async def cloud_licenses(

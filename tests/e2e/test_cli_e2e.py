@@ -182,3 +182,30 @@ def test_offline_round_trip_over_http(tmp_path, env, cloud) -> None:
         assert credited.status_code == 200, credited.text
         assert sorted(credited.json()["credited"]) == sorted(wanted)
     assert set(wanted) <= {x["license_id"] for x in ok(env, "cloud-licenses", A)["licenses"]}
+
+
+def test_global_options_before_and_after_the_subcommand(env) -> None:
+    for args in (("--json", "accounts"), ("accounts", "--json"), ("--json", "accounts", "--debug")):
+        done = smartlic(env, *args)
+        assert done.returncode == 0, done.stderr
+        assert [s["name"] for s in json.loads(done.stdout)["segments"]] == [A, "SmartServer-B"]
+
+
+def test_expect_refuses_an_overtaken_customer_id_and_note(env, cloud) -> None:
+    demo = cloud.demo_customer_id
+    ok(env, "accounts", "set", A, demo, "--expect", "")
+    other = "11111111-2222-4333-8444-555555555555"
+    done = smartlic(env, "--json", "accounts", "set", A, other, "--expect", "")
+    assert done.returncode == 1
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == "changed_meanwhile" and error["stored"] == demo
+    assert "changed meanwhile" in done.stderr
+    assert ok(env, "accounts")["segments"][0]["customer_id"] == demo, "nothing was saved"
+
+    license_id = ok(env, "cloud-licenses", A)["licenses"][0]["license_id"]
+    ok(env, "activate", A, license_id)
+    ok(env, "note", license_id, "Plant room", "--expect", "")
+    done = smartlic(env, "note", license_id, "Rack B", "--expect", "")
+    assert done.returncode == 1 and "Plant room" in done.stderr
+    ok(env, "note", license_id, "Rack B", "--expect", "Plant room")
+    assert ok(env, "licenses")["licenses"][0]["note"] == "Rack B"

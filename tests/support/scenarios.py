@@ -2,7 +2,9 @@
 
     python -m tests.support.scenarios DIR [--size 120x40]     (what `make screenshots` runs)
 
-Each scenario is an async ``run_before(pilot)`` step; the snapshot tests (tests/tui) run the same ones.
+At a size other than 120x40 the files are named NAME-WIDTHxHEIGHT.svg (e.g. manage-licenses-80x24.svg).
+
+Each scenario is an async ``run_before(pilot)`` step: the snapshot tests (tests/tui) reuse them.
 """
 
 from __future__ import annotations
@@ -75,6 +77,33 @@ async def customer_id_editor(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def keys(pilot: Pilot, *steps: str | tuple[str, ...]) -> None:
+    """Press each step's keys, letting the screen update after each step."""
+    for step in steps:
+        await pilot.press(*((step,) if isinstance(step, str) else step))
+        await pilot.pause()
+
+
+async def unsaved_changes(pilot: Pilot) -> None:
+    """BACK with a Customer ID typed but not saved: the dialog asks (s saves, x discards)."""
+    await accounts_pending(pilot)
+    await keys(pilot, "b")
+
+
+async def changed_meanwhile(pilot: Pilot) -> None:
+    """Save Changes after the stored Customer ID changed since the edit began (another session)."""
+    await accounts_pending(pilot)
+    other_session = "0f5e2d1c-aaaa-4bbb-8ccc-123456789abc"
+    pilot.app.service.set_customer_id("SmartServer-A", other_session)  # type: ignore[attr-defined]
+    await keys(pilot, "s")
+
+
+async def edit_note(pilot: Pilot) -> None:
+    """The Note typed in its own cell on Manage Licenses."""
+    await _demo_licenses(pilot)
+    await keys(pilot, "e", ("end", *" · row 3"))
+
+
 async def download_selection(pilot: Pilot) -> None:
     service = pilot.app.service  # type: ignore[attr-defined]
     service.set_customer_id("SmartServer-A", str((await service.demo_info()).customer_id))
@@ -142,11 +171,17 @@ SCENARIOS: dict[str, Scenario] = {
     "warnings": warnings,
     "customer-accounts-pending": accounts_pending,
     "customer-id-editor": customer_id_editor,
+    "unsaved-changes": unsaved_changes,
+    "changed-meanwhile": changed_meanwhile,
+    "edit-note": edit_note,
     "download-selection": download_selection,
     "transfer-to-cloud": transfer_modal,
     "devices": devices,
     "help": help_screen,
 }
+
+
+DEFAULT_SIZE = (120, 40)
 
 
 async def _shoot(name: str, scenario: Scenario, out: Path, size: tuple[int, int]) -> Path:
@@ -157,7 +192,8 @@ async def _shoot(name: str, scenario: Scenario, out: Path, size: tuple[int, int]
             await scenario(pilot)
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()
-            path = out / f"{name}.svg"
+            suffix = "" if size == DEFAULT_SIZE else f"-{size[0]}x{size[1]}"
+            path = out / f"{name}{suffix}.svg"
             app.save_screenshot(filename=path.name, path=str(out))
         await app.service.aclose()
     return path

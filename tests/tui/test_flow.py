@@ -6,14 +6,14 @@ from textual import events
 from textual.widgets import DataTable, Input
 
 from core.models import DeviceState
-from tests.support.tui import settle, static_text, toasts
+from tests.support.tui import settle, static_text
 from tui.app import SmartlicApp
 from tui.screens.customer_accounts import CustomerAccountsScreen
 from tui.screens.devices import DevicesScreen
 from tui.screens.download import DownloadScreen
 from tui.screens.manage_licenses import ManageLicensesScreen
 from tui.screens.transfer import TransferModal
-from tui.widgets.edit import EditModal
+from tui.widgets.edit import CellEditor
 from tui.widgets.picker import SegmentPicker
 
 SIZE = (80, 24)
@@ -33,12 +33,16 @@ async def test_seed_flow(app: SmartlicApp) -> None:
         assert isinstance(app.screen, CustomerAccountsScreen)
         await pilot.press("enter")
         await pilot.pause()
-        assert isinstance(app.screen, EditModal)
+        # Typed in the cell itself: the editor lies over the Customer ID cell, not in a dialog.
+        editor = app.screen.query_one(CellEditor)
+        assert editor.key == (service.segment("SmartServer-A").install_code, "customer_id")
+        table_region = app.screen.query_one(DataTable).content_region
+        assert editor.region.y == table_region.y + 1, "on the first row, under the header"
         await pilot.press(*"not-a-uuid")
         await pilot.press("enter")
         await pilot.pause()
-        assert isinstance(app.screen, EditModal), "an invalid Customer ID must not be accepted"
-        assert "only 0-9, a-f and dashes" in static_text(pilot, "#edit-problem")
+        assert app.screen.query(CellEditor), "an invalid Customer ID must not be accepted"
+        assert "only 0-9, a-f and dashes" in static_text(pilot, "#status")
         assert service.segment("SmartServer-A").customer_id is None
 
         # Then the demo Customer ID, pasted with spaces around it.
@@ -46,19 +50,21 @@ async def test_seed_flow(app: SmartlicApp) -> None:
         field.value = ""
         field.post_message(events.Paste(f"  {demo}  "))
         await pilot.pause()
-        assert static_text(pilot, "#edit-problem") == ""
+        assert "Customer ID has" not in static_text(pilot, "#status")
         await pilot.press("enter")
         await pilot.pause()
         accounts = app.screen
         assert isinstance(accounts, CustomerAccountsScreen)
-        assert accounts.pending == {service.segment("SmartServer-A").install_code: demo}
-        assert accounts.query_one("#save").display
+        code = service.segment("SmartServer-A").install_code
+        assert {k: p.text for k, p in accounts.pending.items()} == {code: demo}
+        table = accounts.query_one(DataTable)
+        assert table.get_cell(code, "save").plain and table.get_cell(code, "discard").plain
         assert service.segment("SmartServer-A").customer_id is None, "not saved before Save Changes"
         await pilot.press("s")
         await pilot.pause()
         assert str(service.segment("SmartServer-A").customer_id) == demo
         assert not accounts.pending
-        assert not accounts.query_one("#save").display
+        assert not table.get_cell(code, "save").plain
         await pilot.press("b")
         await pilot.pause()
         assert isinstance(app.screen, ManageLicensesScreen)
@@ -131,7 +137,7 @@ async def test_seed_flow(app: SmartlicApp) -> None:
         assert all(d.state is DeviceState.UNLICENSED for d in service.devices("SmartServer-A"))
         assert home.query_one(DataTable).row_count == 0
         assert "34 unlicensed" in static_text(pilot, "#summary")
-        assert "Transferred 3 license(s)" in toasts(pilot)
+        assert "Transferred 3 license(s)" in static_text(pilot, "#status")
 
         # The licenses are back in the Download list.
         await pilot.press("d")

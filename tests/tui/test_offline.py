@@ -282,3 +282,24 @@ def test_banner_folds_many_warnings() -> None:
     notices.append(Notice(kind="expiry", level=StatusLevel.ERROR, segment_name="E", text="E: expired"))
     lines = banner_text(notices).plain.split("\n")
     assert lines == ["✖ E: expired", "⚠ S0: expires", "+3 more — w lists every warning"]
+
+
+def test_banner_wraps_whole_notices_and_counts_the_rest() -> None:
+    from rich.console import Console
+
+    from core.models import StatusLevel
+    from core.views import Notice
+    from tui.screens.manage_licenses import banner_text
+
+    long = "SmartServer-A: 25-device maintenance, 1-year expires in 20 days (2026-12-18)."
+    notices = [
+        Notice(kind="expiry", level=StatusLevel.WARNING, segment_name="A", text=long),
+        Notice(kind="shortfall", level=StatusLevel.WARNING, segment_name="B", text="B: 100 short."),
+        Notice(kind="shortfall", level=StatusLevel.WARNING, segment_name="C", text="C: 5 short."),
+    ]
+    text = banner_text(notices, width=60)
+    assert long in text.plain, "a notice is shown whole (the Static wraps it), never cut"
+    assert "…" not in text.plain
+    assert len(text.wrap(Console(width=60), 60)) <= 3
+    assert text.plain.endswith("+2 more — w lists every warning")
+    assert banner_text(notices, width=200).plain.count("\n") == 2, "all three fit on three wide lines"

@@ -55,12 +55,14 @@ def counts_line(summary: SegmentSummary | None) -> Text:
 
 class DevicesScreen(MarkingScreen):
     BINDINGS = [
-        Binding("space", "toggle", "Select", id="devices.toggle"),
-        Binding("a", "select_all", "All", id="devices.all"),
-        Binding("n", "select_none", "None", id="devices.none"),
+        # space, a and n are named on the count line, BACK on its button: off the footer, which then
+        # fits 80 columns.
+        Binding("space", "toggle", "Select", id="devices.toggle", show=False),
+        Binding("a", "select_all", "All", id="devices.all", show=False),
+        Binding("n", "select_none", "None", id="devices.none", show=False),
         Binding("p", "provision", "Provision", id="devices.provision"),
         Binding("P", "provision_all", "Provision all", id="devices.provision_all"),
-        Binding("b,escape", "back", "BACK", id="devices.back"),
+        Binding("b,escape", "back", "BACK", id="devices.back", show=False),
     ]
 
     def __init__(self, install_code: str) -> None:
@@ -84,7 +86,7 @@ class DevicesScreen(MarkingScreen):
             yield Button(
                 "Provision selected (p)", id="provision", compact=True, variant="primary", disabled=True
             )
-            yield Button("Provision all licensed (P)", id="provision_all", compact=True)
+            yield Button("Provision all (P)", id="provision_all", compact=True)  # BACK fits 60 columns
             yield Button("BACK (b)", id="back", compact=True)
         yield SteadyFooter()
 
@@ -171,8 +173,6 @@ class DevicesScreen(MarkingScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "provision":
             return True if self.selection else None
-        if action == "provision_all":
-            return bool(self.summary and self.summary.unprovisioned) or None
         return True
 
     def marking_allowed(self) -> bool:
@@ -189,6 +189,17 @@ class DevicesScreen(MarkingScreen):
         self._provision(list(self.selection))
 
     def action_provision_all(self) -> None:
+        if not (self.summary and self.summary.unprovisioned):
+            licensed = self.summary.licensed if self.summary else 0
+            self.notify(
+                "Every licensed device is provisioned already."
+                if licensed
+                else "No device is licensed, so none can be provisioned: activate a capacity license "
+                "first (Download Licenses from the Cloud, d on Manage Licenses).",
+                severity="warning",
+                timeout=5,
+            )
+            return
         self._provision(None)
 
     def _provision(self, ids: list[str] | None) -> None:

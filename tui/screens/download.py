@@ -18,7 +18,7 @@ from tui.screens.base import title_text
 from tui.screens.marking import MarkingScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
-from tui.widgets.styles import RED, plain, prose
+from tui.widgets.styles import RED, plain, prose, short_id
 from tui.widgets.vtable import VirtualTable
 
 # What the screen keeps of one offered license: (transfer date as text, "" if none; description).
@@ -26,9 +26,11 @@ from tui.widgets.vtable import VirtualTable
 # kept instead, every full collection walked them all, and one ran every few keys.
 Offered = tuple[str, str]
 
+# No Segment Controller column: on this screen it repeats one install code, which the title names.
+# License IDs show their first 8 characters (the detail line has the whole ID), so the Description
+# keeps its count and kind at 80 columns.
 COLUMNS = [
     ("Sel", MARK_COLUMN),
-    ("Segment Controller", "segment"),
     ("License ID", "license_id"),
     ("Transfer Date", "transfer_date"),
     ("Description", "description"),
@@ -37,12 +39,14 @@ COLUMNS = [
 
 class DownloadScreen(MarkingScreen):
     BINDINGS = [
-        Binding("space", "toggle", "Select", id="download.toggle"),
-        Binding("a", "select_all", "All", id="download.all"),
-        Binding("n", "select_none", "None", id="download.none"),
+        # space, a and n are named on the count line, BACK on its button: off the footer, which then
+        # fits 80 columns.
+        Binding("space", "toggle", "Select", id="download.toggle", show=False),
+        Binding("a", "select_all", "All", id="download.all", show=False),
+        Binding("n", "select_none", "None", id="download.none", show=False),
         Binding("A", "activate", "ACTIVATE", id="download.activate"),
         Binding("escape", "cancel_or_back", "Back/Stop", id="download.escape"),
-        Binding("b", "back", "BACK", id="download.back"),
+        Binding("b", "back", "BACK", id="download.back", show=False),
     ]
 
     def __init__(self, install_code: str) -> None:
@@ -143,8 +147,7 @@ class DownloadScreen(MarkingScreen):
             self.refresh_bindings()
 
     def _rows(self, offered: dict[str, Offered]) -> dict[str, tuple[str, ...]]:
-        code = self.install_code
-        return {key: (code, key, transfer or "-", text) for key, (transfer, text) in offered.items()}
+        return {key: (short_id(key), transfer or "-", text) for key, (transfer, text) in offered.items()}
 
     def _fill(self) -> None:
         table = self.query_one(VirtualTable)

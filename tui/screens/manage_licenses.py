@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from uuid import UUID
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -12,25 +15,42 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.widgets import Button, DataTable, ProgressBar, Static
 
-from core.models import StatusLevel
+from core.errors import ChangedMeanwhile
+from core.models import LicenseKind, SegmentController, StatusLevel
 from core.views import AddLicenseResult, LicenseRow, Notice, SegmentSummary
 from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS, bindings
 from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
-from tui.widgets.edit import EditModal
+from tui.widgets.columns import ColumnSpec, fit_cell, fit_widths, label_for
+from tui.widgets.conflict import KEEP_MINE, conflict_modal
+from tui.widgets.edit import CellEditor
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.message import MessageModal
-from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, prose, status_text
+from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, prose, short_id, status_text
 
 COLUMNS = [
-    ("Segment Controller", "segment"),
-    ("Description", "description"),
-    ("Status", "status"),
-    ("Activation Date", "activated"),
-    ("License ID", "license_id"),
-    ("Note", "note"),
+    ColumnSpec("segment", "Segment Controller", least=13, short_label="Segment"),
+    ColumnSpec("description", "Description", least=11),
+    ColumnSpec("status", "Status", least=6),
+    ColumnSpec("activated", "Activation Date", least=10, short_label="Activated"),
+    ColumnSpec("license_id", "License ID", least=9, short_label="Lic. ID"),
+    ColumnSpec("note", "Note", least=8),
 ]
-COLUMN_KEYS = [key for _label, key in COLUMNS]
+COLUMN_KEYS = [spec.key for spec in COLUMNS]
+GIVE_WAY = ["license_id", "activated", "segment", "description", "status", "note"]
+"""Which column shrinks first when the terminal is narrow: the License ID to its first 8 characters
+(the detail line has it whole), the date's label, the segment's label, the description and the
+status to their short forms ("25 maint. 1y", "Ends 2026-12-18"), the Note last. At 80 columns every
+column still shows."""
+SHORT_STATUS = {"Expiring ": "Ends ", "Expired ": "Ended "}
+NOTE_EDITOR_WIDTH = 30
+NARROW_WIDTH = 80
+"""Below this many columns the action buttons carry their short names (the footer's)."""
 BANNER_KINDS = ("store", "expiry", "clock", "unfinished", "shortfall", "no_capacity")
+NEEDS_LICENSES = {
+    "transfer": "there is nothing to transfer",
+    "offline_return": "there is nothing to return",
+    "edit_note": "there is no Note to edit",
+}
 BANNER_LINES = 3
 """At most this many banner lines (80x24); the rest is one "+N more" line, and w lists them all."""
 
@@ -63,16 +83,42 @@ def notice_text(notice: Notice) -> Text:
     return plain(f"{mark} {notice.text}", style=style)
 
 
-def banner_text(notices: list[Notice]) -> Text:
-    """One line per notice (errors first), cut to the width; at most BANNER_LINES lines."""
-    ordered = sorted(notices, key=lambda n: n.level is not StatusLevel.ERROR)
-    if len(ordered) > BANNER_LINES:
-        shown = ordered[: BANNER_LINES - 1]
-        more = Text(f"+{len(ordered) - len(shown)} more — w lists every warning", style=YELLOW)
-        lines = [notice_text(n) for n in shown] + [more]
-    else:
-        lines = [notice_text(n) for n in ordered]
-    return Text("\n").join(lines)
+_WRAP_CONSOLE = Console(file=io.StringIO(), width=200)
+"""Only measures how Rich wraps a notice (the same word wrap a Static uses)."""
+
+
+def banner_text(notices: list[Notice], width: int | None = None) -> Text:
+    """Errors first, each notice whole: wrapped to ``width``, never cut mid-sentence. What does not
+    fit in BANNER_LINES lines is counted on a last "+N more" line (w lists every warning)."""
+    ordered = [notice_text(n) for n in sorted(notices, key=lambda n: n.level is not StatusLevel.ERROR)]
+
+    def height(text: Text) -> int:
+        return 1 if width is None else len(text.wrap(_WRAP_CONSOLE, max(1, width)))
+
+    if sum(height(t) for t in ordered) <= BANNER_LINES:
+        return Text("\n").join(ordered)
+    shown: list[Text] = []
+    used = 1  # the "+N more" line
+    for text in ordered:
+        if shown and used + height(text) > BANNER_LINES:
+            break  # the first (an error, if any) is always shown whole, even when it is long
+        shown.append(text)
+        used += height(text)
+    more = Text(f"+{len(ordered) - len(shown)} more — w lists every warning", style=YELLOW)
+    return Text("\n").join([*shown, more])
+
+
+def empty_text(segments: list[SegmentController]) -> str:
+    """What to do next when no license is active: a Customer ID first where one is missing."""
+    missing = [s.name for s in segments if s.customer_id is None]
+    if not segments or missing == [s.name for s in segments]:
+        return "No licenses are active. Set a Customer ID (c), then Download Licenses from the Cloud (d)."
+    if missing:
+        return (
+            f"No licenses are active. Download Licenses from the Cloud (d); {', '.join(missing)} "
+            "still needs a Customer ID (c)."
+        )
+    return "No licenses are active. Download Licenses from the Cloud (d), or Add License (l) from a file."
 
 
 def default_receipt_path(code: str, day: str) -> str:
@@ -89,7 +135,7 @@ def unused_path(base: str) -> str:
     return candidate
 
 
-def license_cells(row: LicenseRow) -> list[object]:
+def license_cells(row: LicenseRow) -> list[Text]:
     return [
         plain(row.segment_name),
         plain(row.description),
@@ -100,29 +146,77 @@ def license_cells(row: LicenseRow) -> list[object]:
     ]
 
 
+def short_description(row: LicenseRow) -> Text:
+    """Count and kind in a few cells: "25 capacity", "25 maint. 1y"."""
+    if row.kind is LicenseKind.MAINTENANCE:
+        return Text(f"{row.devices} maint. {row.term_years}y" if row.term_years else f"{row.devices} maint.")
+    return Text(f"{row.devices} capacity")
+
+
+def short_status(row: LicenseRow) -> Text:
+    """``Ends 2026-12-18`` for ``Expiring 2026-12-18``: the date stays, the word gets shorter."""
+    text = row.status
+    for long, short in SHORT_STATUS.items():
+        if text.startswith(long):
+            text = short + text.removeprefix(long)
+    return status_text(text, row.status_level)
+
+
+SHORT_FORMS = {"description": short_description, "status": short_status}
+
+
+def fitted_cells(row: LicenseRow, widths: dict[str, int]) -> list[object]:
+    cells = dict(zip(COLUMN_KEYS, license_cells(row), strict=True))
+    for key, short in SHORT_FORMS.items():
+        if cells[key].cell_len > widths[key]:
+            cells[key] = short(row)
+    return [fit_cell(cells[key], widths[key]) for key in COLUMN_KEYS]
+
+
+def column_widths(rows: list[LicenseRow], available: int) -> dict[str, int]:
+    wanted = {key: 0 for key in COLUMN_KEYS}
+    for row in rows:
+        for key, cell in zip(COLUMN_KEYS, license_cells(row), strict=True):
+            wanted[key] = max(wanted[key], cell.cell_len)
+    # A column with a short form may shrink to its longest short form, not below.
+    least = {key: max((short(r).cell_len for r in rows), default=0) for key, short in SHORT_FORMS.items()}
+    specs = [
+        ColumnSpec(s.key, s.label, max(s.least, least[s.key]), s.short_label) if s.key in least else s
+        for s in COLUMNS
+    ]
+    return fit_widths(specs, wanted, available, GIVE_WAY)
+
+
 class ManageLicensesScreen(ServiceScreen):
     BINDINGS = [
-        *bindings(HOME_ACTIONS),
+        # The buttons name the keys of the five actions; the footer keeps what has no button.
+        *bindings(HOME_ACTIONS, show=False),
         *bindings(MORE_ACTIONS, show=False),
         Binding("e", "edit_note", "Note", id="edit_note"),
         Binding(CLOSE.key, "app.request_quit", CLOSE.footer, id=CLOSE.id),
+        # While no license is active these keys are off the footer; pressing one says why.
+        *[
+            Binding(s.key, f"unavailable('{s.action}')", show=False, id=s.id)
+            for s in [*HOME_ACTIONS, *MORE_ACTIONS]
+            if s.action in NEEDS_LICENSES
+        ],
+        Binding("e", "unavailable('edit_note')", show=False, id="edit_note"),
     ]
 
     def __init__(self) -> None:
         super().__init__(id="manage-licenses")
         self.rows: dict[str, LicenseRow] = {}
         self.notices: list[Notice] = []
+        self.widths: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(title_text("Manage Licenses"), classes="screen-title")
         yield Static(id="summary")
         yield Static(id="banner", classes="banner")
-        table: DataTable = DataTable(id="licenses", cursor_type="row", zebra_stripes=True)
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield DataTable(id="licenses", cursor_type="row", zebra_stripes=True)
         yield Static(id="empty", classes="empty")
         yield Static(id="detail", classes="detail")
+        yield Static(id="status", classes="status")
         with Horizontal(id="progress-row", classes="progress-row"):
             yield Static(id="progress-label")
             yield ProgressBar(total=100, show_eta=False, id="progress")
@@ -134,6 +228,7 @@ class ManageLicensesScreen(ServiceScreen):
     def on_mount(self) -> None:
         # No refresh_data() here: ScreenResume follows Mount on the first push and reads the service.
         self.query_one("#progress-row").display = False
+        self._label_buttons()
         self.query_one(DataTable).focus()
 
     # --- data --------------------------------------------------------------------------------
@@ -144,20 +239,58 @@ class ManageLicensesScreen(ServiceScreen):
         self.query_one("#summary", Static).update(summary_table(report.segments if report else []))
         self.notices = [n for n in report.warnings if n.kind in BANNER_KINDS] if report else []
         banner = self.query_one("#banner", Static)
-        banner.update(banner_text(self.notices))
+        banner.update(banner_text(self.notices, self._banner_width()))
         banner.display = bool(self.notices)
         self.rows = {str(r.license_id): r for r in rows}
-        table = self.query_one(DataTable)
-        sync_rows(table, COLUMN_KEYS, {key: license_cells(r) for key, r in self.rows.items()})
+        self._fill_table()
         empty = self.query_one("#empty", Static)
-        empty.update(
-            "No licenses are active. Set a Customer ID (c), then Download Licenses from the Cloud (d)."
-        )
+        empty.update(empty_text(self.service.segments() if report else []))
         empty.display = not rows
-        table.display = bool(rows)
+        self.query_one(DataTable).display = bool(rows)
         self.query_one("#detail", Static).display = bool(rows)
         self._show_detail()
         self.refresh_bindings()
+
+    def _fill_table(self) -> None:
+        """Columns fitted to the width (rebuilt only when their widths change), then the rows."""
+        table = self.query_one(DataTable)
+        rows = list(self.rows.values())
+        available = table.size.width or self.app.size.width
+        if len(rows) + 1 > (table.size.height or self.app.size.height):
+            available -= table.styles.scrollbar_size_vertical
+        widths = column_widths(rows, available)
+        if widths != self.widths or not table.columns:
+            self.widths = widths
+            current = cursor_key(table)
+            table.clear(columns=True)
+            for spec in COLUMNS:
+                table.add_column(label_for(spec, widths[spec.key]), key=spec.key, width=widths[spec.key])
+            sync_rows(table, COLUMN_KEYS, {k: fitted_cells(r, widths) for k, r in self.rows.items()})
+            if current in self.rows:
+                table.move_cursor(row=table.get_row_index(current), animate=False)
+        else:
+            sync_rows(table, COLUMN_KEYS, {k: fitted_cells(r, widths) for k, r in self.rows.items()})
+
+    def _banner_width(self) -> int:
+        banner = self.query_one("#banner", Static)
+        return banner.content_region.width or self.app.size.width - 2
+
+    def _label_buttons(self) -> None:
+        """The seed's names where they fit; below 80 columns the short ones, so every key shows."""
+        wide = self.app.size.width >= NARROW_WIDTH
+        for spec in [*HOME_ACTIONS, CLOSE]:
+            button = self.query_one(f"#do-{spec.id}", Button)
+            button.label = f"{spec.title if wide else spec.footer} ({spec.key})"
+
+    def on_resize(self) -> None:
+        self._label_buttons()
+        banner = self.query_one("#banner", Static)
+        if self.notices:
+            self.call_after_refresh(lambda: banner.update(banner_text(self.notices, self._banner_width())))
+        if self.rows and self.query(CellEditor):
+            self.query_one(CellEditor).place()
+        elif self.rows:
+            self.call_after_refresh(self._fill_table)
 
     def highlighted(self) -> LicenseRow | None:
         key = cursor_key(self.query_one(DataTable))
@@ -188,9 +321,14 @@ class ManageLicensesScreen(ServiceScreen):
         self.action_edit_note()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("transfer", "edit_note", "offline_return"):
+        if action in NEEDS_LICENSES:
             return bool(self.rows)
+        if action == "unavailable":
+            return not self.rows
         return True
+
+    def action_unavailable(self, action: str) -> None:
+        self.notify(f"No licenses are active: {NEEDS_LICENSES[action]}.", severity="warning", timeout=4)
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:
@@ -210,17 +348,62 @@ class ManageLicensesScreen(ServiceScreen):
         if row is None:
             self.notify("No license is highlighted.", severity="warning")
             return
-        license_id = row.license_id
+        if self.query(CellEditor):
+            return
+        license_id, started_from = row.license_id, row.note
+        key = str(license_id)
 
         def done(note: str | None) -> None:
-            if note is None:
+            if note is None:  # Esc: the cell shows the stored Note again
+                self.say("Note unchanged.")
                 return
-            if not self.attempt(self.service.set_note, license_id, note):
-                return
-            self.refresh_data()
-            self.notify("Note saved.", timeout=3)
+            if note != started_from:
+                self.save_note(license_id, note, started_from)
 
-        self.app.push_screen(EditModal(f"Note for license {license_id}", row.note, max_length=500), done)
+        def hint(_problem: str | None) -> None:
+            self.say("Enter saves the Note · Esc restores the cell")
+
+        self.mount(
+            CellEditor(
+                self.query_one(DataTable),
+                key,
+                "note",
+                row.note,
+                done=done,
+                show_problem=hint,
+                placeholder="where the controller sits, say",
+                max_length=500,
+                min_width=NOTE_EDITOR_WIDTH,
+            )
+        )
+
+    def save_note(self, license_id: UUID, note: str, expected: str) -> None:
+        """Compare-and-set: refused when another session changed the Note since the edit began."""
+        try:
+            self.service.set_note(license_id, note, expected=expected)
+        except ChangedMeanwhile as exc:
+            stored = exc.stored
+
+            def answered(choice: str | None) -> None:
+                if choice == KEEP_MINE:
+                    self.save_note(license_id, note, stored)
+                else:
+                    self.say("Kept the stored Note." if choice else "Your Note was not saved.")
+
+            self.refresh_data()
+            self.app.push_screen(
+                conflict_modal(f"The Note of {short_id(license_id)}", note, stored), answered
+            )
+            return
+        except Exception as exc:
+            self.report_error(exc)
+            return
+        self.refresh_data()
+        self.say("Note saved.")
+
+    def say(self, text: str) -> None:
+        """The result of the last action on the screen's own status line (no toast over buttons)."""
+        self.query_one("#status", Static).update(Text(text))
 
     def action_customer_accounts(self) -> None:
         from tui.screens.customer_accounts import CustomerAccountsScreen
@@ -438,13 +621,8 @@ class ManageLicensesScreen(ServiceScreen):
         text += f"{result.devices_unlicensed} device(s) are now unlicensed (purple)."
         for failure in result.failed:
             text += f"\nNot transferred {failure.license_id}: {failure.reason}"
-        self.notify(
-            text,
-            title="Transfer to Cloud",
-            severity="warning" if result.failed else "information",
-            markup=False,
-            timeout=10,
-        )
+        # On the status line only: a toast of this length covered the buttons, and then dialogs.
+        self.say(text)
 
     @work(exclusive=True, exit_on_error=False, group="cloud")
     async def run_resume(self) -> None:

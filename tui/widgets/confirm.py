@@ -74,9 +74,11 @@ class ChoiceModal(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "choose('')", "Cancel", id="choice.cancel")]
 
-    def __init__(self, title: str, body: Text, choices: list[tuple[str, str, str]]) -> None:
+    def __init__(
+        self, title: str, body: Text, choices: list[tuple[str, str, str]], *, id: str | None = None
+    ) -> None:
         """``choices``: (answer, key, label); the first is focused."""
-        super().__init__()
+        super().__init__(id=id)
         self.title_text = title
         self.body = body
         self.choices = choices

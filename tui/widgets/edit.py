@@ -1,82 +1,160 @@
-"""Edit one value in place: a small modal with an Input keyed by the table cell it edits."""
+"""Edit one table cell in place: an Input laid over the cell's own region, keyed by (row, column).
+
+DataTable has no cell editing (Textual 8.2). The editor is found again by its row and column keys,
+never by a coordinate, so a row that moves (a refresh, a sort) keeps its edit. Shared by Manage
+Customer Accounts (Customer ID) and Manage Licenses (Note).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Static
-
-from tui.widgets.styles import plain
+from textual.geometry import Offset, Region
+from textual.widgets import DataTable, Input
 
 Problem = Callable[[str], str | None]
+"""Why a text would be refused (shown while typing), or None."""
+Done = Callable[[str | None], None]
+"""Called once: the trimmed text on Enter (or when focus leaves with a valid text), None on Esc."""
+ShowProblem = Callable[[str | None], None]
+
+EDITOR_LAYER = "cell-editor"
 
 
-class EditModal(ModalScreen[str | None]):
-    """Returns the new text (spaces trimmed) on Enter, or None on Escape (nothing changes)."""
+def cell_region(table: DataTable, row_key: str, column_key: str) -> Region:
+    """The cell's region inside the table's content, before scrolling (no row labels are used)."""
+    coordinate = table.get_cell_coordinate(row_key, column_key)
+    x = sum(c.get_render_width(table) for c in table.ordered_columns[: coordinate.column])
+    y = sum(r.height for r in table.ordered_rows[: coordinate.row])
+    if table.show_header:
+        y += table.header_height
+    column = table.ordered_columns[coordinate.column]
+    return Region(x, y, column.get_render_width(table), table.ordered_rows[coordinate.row].height)
 
-    DEFAULT_CSS = """
-    EditModal { align: center middle; }
+
+class CellEditor(Input):
+    """Typing happens in the cell itself; the table below keeps showing every other cell."""
+
+    DEFAULT_CSS = f"""
+    CellEditor, CellEditor.-textual-compact {{
+        layer: {EDITOR_LAYER};
+        height: 1;
+        padding: 0 1;  /* the cell's own padding: the text stays where the cell showed it */
+        border: none;
+        background: $boost;
+        &.-invalid {{ text-style: bold; color: $text-error; }}
+    }}
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="edit.cancel")]
+    BINDINGS = [
+        Binding("escape", "restore", "Restore the cell", id="edit.restore"),
+    ]
 
     def __init__(
         self,
-        title: str,
+        table: DataTable,
+        row_key: str,
+        column_key: str,
         value: str,
         *,
+        done: Done,
         problem: Problem | None = None,
+        show_problem: ShowProblem | None = None,
         placeholder: str = "",
-        help_text: str = "Enter accepts · Esc cancels",
         max_length: int = 0,
+        min_width: int = 0,
     ) -> None:
-        super().__init__()
-        self.title_text = title
-        self.value = value
-        self.problem = problem
-        self.placeholder = placeholder
-        self.help_text = help_text
-        self.max_length = max_length
+        """``min_width``: a cell narrower than this (a column that gave way) gets an editor this wide,
+        grown leftwards from the cell's right edge, so the text being typed stays readable."""
+        super().__init__(
+            value,
+            placeholder=placeholder,
+            max_length=max_length,
+            select_on_focus=False,
+            compact=True,
+            id="cell-editor",
+        )
+        self.table = table
+        self.key = (row_key, column_key)
+        """Which cell this edits: found again by its keys after rows move, never by a coordinate."""
+        self.min_width = min_width
+        self._done, self._problem, self._show_problem = done, problem, show_problem
+        self._finished = False
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog edit-dialog"):
-            yield Static(plain(self.title_text, style="bold"), classes="dialog-title")
-            yield Input(
-                self.value,
-                placeholder=self.placeholder,
-                id="edit-input",
-                max_length=self.max_length,
-                select_on_focus=False,
-            )
-            yield Static("", id="edit-problem", classes="problem")
-            yield Static(self.help_text, classes="dialog-help")
+    @property
+    def row_key(self) -> str:
+        return self.key[0]
+
+    @property
+    def column_key(self) -> str:
+        return self.key[1]
 
     def on_mount(self) -> None:
-        field = self.query_one(Input)
-        field.focus()
-        self._check(field.value)
+        self.table.scroll_to_region(cell_region(self.table, *self.key), animate=False, force=True)
+        self.place()
+        self.call_after_refresh(self.place)
+        self.focus()
+        self.cursor_position = len(self.value)
+        self.check(self.value)
 
-    def _check(self, text: str) -> str | None:
-        problem = self.problem(text) if self.problem else None
-        label = self.query_one("#edit-problem", Static)
-        label.update(plain(problem or "", style="bold #ff5f5f"))
-        self.query_one(Input).set_class(problem is not None, "-invalid")
+    def place(self) -> None:
+        """Lay the editor over its cell (call again after the table scrolled or was resized)."""
+        try:
+            cell = cell_region(self.table, *self.key)
+        except Exception:  # the row went away (a refresh): nothing left to edit
+            self.finish(None)
+            return
+        content = self.table.content_region
+        scroll = self.table.scroll_offset
+        x = content.x + cell.x - scroll.x
+        width = max(4, min(cell.width, content.right - x))
+        if width < self.min_width:
+            right = x + width
+            width = min(self.min_width, right - content.x)
+            x = right - width
+        self.styles.width = width
+        self.absolute_offset = Offset(x, content.y + cell.y - scroll.y)
+        self.refresh(layout=True)
+
+    def check(self, text: str) -> str | None:
+        problem = self._problem(text) if self._problem else None
+        self.set_class(problem is not None, "-invalid")
+        if self._show_problem is not None:
+            self._show_problem(problem)
         return problem
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self._check(event.value)
+        self.check(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip()
-        if self._check(text) is None:
-            self.dismiss(text)
+        if self.check(text) is None:
+            self.finish(text)
         else:
             self.app.bell()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def action_restore(self) -> None:
+        self.finish(None)
+
+    def on_blur(self) -> None:
+        # Focus went elsewhere (a click, a dialog): a valid text stays pending, an invalid one goes.
+        if not self._finished:
+            text = self.value.strip()
+            self.finish(text if self.check(text) is None else None)
+
+    def finish(self, text: str | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        if self._show_problem is not None:
+            self._show_problem(None)
+        table, screen = self.table, self.screen
+        self.remove()
+        if table.is_attached:
+            table.focus()
+        # Run on the screen, not in this widget's handler: the editor is going away, and a dialog
+        # pushed from ``done`` would hand its answer to a removed widget (push_screen's callback
+        # goes to the message pump that is running).
+        screen.call_later(self._done, text)

@@ -10,7 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.models import SegmentController
-from tui.widgets.styles import plain
+from tui.widgets.styles import plain, short_id
 
 
 class SegmentPicker(ModalScreen[str | None]):
@@ -33,8 +33,9 @@ class SegmentPicker(ModalScreen[str | None]):
             options = []
             for seg in self.segments:
                 label = plain(f"{seg.name}  ({seg.install_code})  ")
+                # The short ID keeps the line on one row in the 80-column dialog.
                 label.append(
-                    f"Customer ID {seg.customer_id}" if seg.customer_id else "no Customer ID",
+                    f"Customer ID {short_id(seg.customer_id)}" if seg.customer_id else "no Customer ID",
                     style="dim",
                 )
                 options.append(Option(label, id=seg.install_code))
