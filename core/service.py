@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from core.usecases import local, offline_activation, online, reads, status
+from core.usecases import local, notify, offline_activation, online, reads, status
 from core.usecases.context import Context, Progress, default_actor, quiet
 
 if TYPE_CHECKING:
@@ -29,7 +29,9 @@ if TYPE_CHECKING:
         ReturnReceipt,
         SegmentController,
     )
+    from core.notify.config import NotificationSettings
     from core.settings import Settings
+    from core.usecases.notify import NotificationConfig, NotifyReport
     from core.views import (
         ActivationResult,
         AddLicenseResult,
@@ -194,3 +196,23 @@ class LicenseService:
     def diagnostics(self, path: Path, settings: Settings) -> Path:
         """Write a support bundle (JSON, no secrets) to ``path``."""
         return status.diagnostics(self.context, path, settings)
+
+    # --- notifications -----------------------------------------------------------------------
+
+    def notification_config(self, settings: NotificationSettings) -> NotificationConfig:
+        """Recipients, thresholds and channels `notify` uses, and where each value comes from."""
+        return notify.config(self.context, settings)
+
+    def set_notification_overrides(
+        self, settings: NotificationSettings, email_to: list[str] | None, thresholds: list[int] | None
+    ) -> NotificationConfig:
+        """Keep recipients and thresholds in the store over the settings; None: the settings' again."""
+        return notify.set_overrides(self.context, settings, email_to, thresholds)
+
+    def notify(self, settings: NotificationSettings, *, dry_run: bool = False) -> NotifyReport:
+        """Send each notice not sent yet (per license and threshold, on expiry, on a shortfall) once."""
+        return notify.notify(self.context, settings, dry_run=dry_run)
+
+    def notify_test(self, settings: NotificationSettings) -> NotifyReport:
+        """Send one test message on every configured channel now (blocking: run it off the UI thread)."""
+        return notify.notify_test(self.context, settings)

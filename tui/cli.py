@@ -21,6 +21,7 @@ from core.errors import InvalidInput, SmartlicError
 from core.service import LicenseService
 from core.settings import Settings, load_settings
 from core.views import Failure
+from tui import cli_notify
 from tui.cli_output import emit_json, error_line, say, table
 
 if TYPE_CHECKING:
@@ -327,6 +328,9 @@ async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
     return 0
 
 
+HANDLERS["notify"] = cli_notify.run
+
+
 # --- plumbing --------------------------------------------------------------------------------
 
 
@@ -400,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the newest N entries")
     p = sub.add_parser("diagnostics", parents=[common], help="write a support bundle (no secrets)")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
+    cli_notify.add_parser(sub, common)
     return parser
 
 
