@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from core.notify.inputs import parse_addresses, parse_thresholds
 from core.usecases import local, notify, offline_activation, online, reads, status
 from core.usecases.context import Context, Progress, default_actor, quiet
 
@@ -198,6 +199,16 @@ class LicenseService:
         return status.diagnostics(self.context, path, settings)
 
     # --- notifications -----------------------------------------------------------------------
+
+    @staticmethod
+    def parse_recipients(text: str) -> list[str]:
+        """E-mail addresses separated by commas or spaces; ValueError names the first bad one."""
+        return parse_addresses(text)
+
+    @staticmethod
+    def parse_thresholds(text: str) -> list[int]:
+        """Days before expiry separated by commas or spaces, largest first; ValueError says why not."""
+        return parse_thresholds(text)
 
     def notification_config(self, settings: NotificationSettings) -> NotificationConfig:
         """Recipients, thresholds and channels `notify` uses, and where each value comes from."""
