@@ -36,6 +36,7 @@ from pydantic_settings import (
 
 from core.errors import ConfigError
 from core.notify.config import NotificationSettings
+from core.notify.inputs import checked_http_url
 from core.paths import default_config_file, default_data_dir, embedded_cloud_dir
 
 ENV_PREFIX = "SMARTLIC_"
@@ -97,11 +98,8 @@ class Settings(BaseSettings):
     @field_validator("cloud_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        url = checked_http_url(value)
+        return url.rstrip("/") if url else None
 
     @property
     def store_path(self) -> Path:

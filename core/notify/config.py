@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from core.notify.inputs import address_problem, threshold_problem
+from core.notify.inputs import address_problem, checked_http_url, threshold_problem
 
 
 class SmtpSecurity(StrEnum):
@@ -59,11 +59,7 @@ class WebhookSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        return checked_http_url(value)
 
 
 class NotificationSettings(BaseModel):

@@ -11,8 +11,15 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from core.errors import SmartlicError
 from core.notify.config import SmtpSecurity, SmtpSettings
-from core.notify.errors import NotifyLoginRefused, NotifyNotConfigured, NotifyRefused, NotifyUnreachable
+from core.notify.errors import (
+    NOT_MARKED,
+    NotifyLoginRefused,
+    NotifyNotConfigured,
+    NotifyRefused,
+    NotifyUnreachable,
+)
 
 
 def build_email(sender: str, recipients: list[str], subject: str, text: str) -> EmailMessage:
@@ -26,13 +33,55 @@ def build_email(sender: str, recipients: list[str], subject: str, text: str) -> 
     return message
 
 
+# What went wrong, by the exception caught (the first match wins): the error, its code, the message
+# ({where}: host:port) and what to do.
+Caught = type[BaseException] | tuple[type[BaseException], ...]
+_FAILURES: list[tuple[Caught, type[SmartlicError], str, str, str]] = [
+    (
+        smtplib.SMTPAuthenticationError,
+        NotifyLoginRefused,
+        "smtp_login_refused",
+        "The mail server {where} refused the login of {user!r} ({reply}).",
+        "Check notifications.smtp.username and notifications.smtp.password.",
+    ),
+    (
+        smtplib.SMTPNotSupportedError,
+        NotifyNotConfigured,
+        "smtp_not_supported",
+        "The mail server {where} does not offer {feature}.",
+        "Set notifications.smtp.security to what the server offers (starttls, ssl or none).",
+    ),
+    (
+        (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError),
+        NotifyRefused,
+        "smtp_refused",
+        "The mail server {where} refused the message ({reply}).",
+        "Check notifications.email_to and notifications.email_from.",
+    ),
+    (
+        ssl.SSLCertVerificationError,
+        NotifyNotConfigured,
+        "smtp_untrusted",
+        "The mail server {where} has a certificate smartlic does not trust ({reason}).",
+        "Set notifications.smtp.ca_file to the PEM file of its certificate authority.",
+    ),
+    (
+        # Refused or dropped connections, timeouts, TLS handshakes that fail, servers that hang up.
+        (OSError, smtplib.SMTPException),
+        NotifyUnreachable,
+        "smtp_unreachable",
+        "Cannot reach the mail server {where} ({reason}).",
+        NOT_MARKED,
+    ),
+]
+
+
 def send_email(smtp: SmtpSettings, message: EmailMessage) -> None:
     if not smtp.host:
         raise NotifyNotConfigured(
             "No mail server is set.",
             hint="Set notifications.smtp.host (SMARTLIC_NOTIFICATIONS__SMTP__HOST).",
         )
-    where = f"{smtp.host}:{smtp.effective_port}"
     try:
         with _connect(smtp) as client:
             if smtp.security is SmtpSecurity.STARTTLS:
@@ -41,37 +90,22 @@ def send_email(smtp: SmtpSettings, message: EmailMessage) -> None:
                 password = smtp.password.get_secret_value() if smtp.password else ""
                 client.login(smtp.username, password)
             client.send_message(message)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise NotifyLoginRefused(
-            f"The mail server {where} refused the login of {smtp.username!r} ({_reply(exc)}).",
-            hint="Check notifications.smtp.username and notifications.smtp.password.",
-            code="smtp_login_refused",
-        ) from exc
-    except smtplib.SMTPNotSupportedError as exc:
-        raise NotifyNotConfigured(
-            f"The mail server {where} does not offer {_feature(smtp)}.",
-            hint="Set notifications.smtp.security to what the server offers (starttls, ssl or none).",
-            code="smtp_not_supported",
-        ) from exc
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-        raise NotifyRefused(
-            f"The mail server {where} refused the message ({_reply(exc)}).",
-            hint="Check notifications.email_to and notifications.email_from.",
-            code="smtp_refused",
-        ) from exc
-    except ssl.SSLCertVerificationError as exc:
-        raise NotifyNotConfigured(
-            f"The mail server {where} has a certificate smartlic does not trust ({exc.verify_message}).",
-            hint="Set notifications.smtp.ca_file to the PEM file of its certificate authority.",
-            code="smtp_untrusted",
-        ) from exc
     except (OSError, smtplib.SMTPException) as exc:
-        # Refused or dropped connections, timeouts, TLS handshakes that fail, servers that hang up.
-        raise NotifyUnreachable(
-            f"Cannot reach the mail server {where} ({_reason(exc)}).",
-            hint="Nothing was marked as sent; the next run tries again.",
-            code="smtp_unreachable",
-        ) from exc
+        raise _failure(exc, smtp) from exc
+
+
+def _failure(exc: BaseException, smtp: SmtpSettings) -> SmartlicError:
+    facts = {
+        "where": f"{smtp.host}:{smtp.effective_port}",
+        "user": smtp.username,
+        "feature": "STARTTLS" if smtp.security is SmtpSecurity.STARTTLS else "login (AUTH)",
+        "reply": _reply(exc) if isinstance(exc, smtplib.SMTPException) else "",
+        "reason": getattr(exc, "verify_message", None) or _reason(exc),
+    }
+    for caught, error, code, text, hint in _FAILURES:
+        if isinstance(exc, caught):
+            return error(text.format(**facts), hint=hint, code=code)
+    raise AssertionError("the last row catches every OSError and SMTPException")
 
 
 def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
@@ -92,10 +126,6 @@ def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
             hint="Point it at a PEM file of certificate authorities.",
             code="smtp_ca_file",
         ) from exc
-
-
-def _feature(smtp: SmtpSettings) -> str:
-    return "STARTTLS" if smtp.security is SmtpSecurity.STARTTLS else "login (AUTH)"
 
 
 def _reply(exc: smtplib.SMTPException) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from core.errors import ConfigError, SmartlicError
 
+NOT_MARKED = "Nothing was marked as sent; the next run tries again."
+
 
 class NotifyUnreachable(SmartlicError):
     """The mail server or webhook cannot be reached (down, timeout, TLS handshake): try again later."""

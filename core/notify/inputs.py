@@ -46,3 +46,12 @@ def parse_thresholds(text: str) -> list[int]:
             raise ValueError(problem)
         days.append(int(part))
     return sorted(set(days), reverse=True)
+
+
+def checked_http_url(value: str | None) -> str | None:
+    """``value`` when it is an http(s) URL, None when empty; ValueError otherwise (for validators)."""
+    if value in (None, ""):
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value

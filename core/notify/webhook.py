@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from core.diagnostics import mask_url
+from core.errors import SmartlicError
 from core.notify.config import WebhookSettings
-from core.notify.errors import NotifyLoginRefused, NotifyNotConfigured, NotifyRefused, NotifyUnreachable
+from core.notify.errors import (
+    NOT_MARKED,
+    NotifyLoginRefused,
+    NotifyNotConfigured,
+    NotifyRefused,
+    NotifyUnreachable,
+)
 
 
 def post_webhook(hook: WebhookSettings, body: dict[str, Any]) -> None:
@@ -24,23 +32,36 @@ def post_webhook(hook: WebhookSettings, body: dict[str, Any]) -> None:
     except httpx.HTTPError as exc:
         raise NotifyUnreachable(
             f"Cannot reach the webhook {where} ({type(exc).__name__}).",
-            hint="Nothing was marked as sent; the next run tries again.",
+            hint=NOT_MARKED,
             code="webhook_unreachable",
         ) from exc
     status = answer.status_code
-    if status in (401, 403):
-        raise NotifyLoginRefused(
-            f"The webhook {where} refused the token (HTTP {status}).",
-            hint="Check notifications.webhook.token.",
-            code="webhook_token_refused",
-        )
-    if status in (408, 429) or status >= 500:
-        raise NotifyUnreachable(
-            f"The webhook {where} is not taking messages now (HTTP {status}).",
-            hint="Nothing was marked as sent; the next run tries again.",
-            code="webhook_unavailable",
-        )
-    if status >= 300:
-        raise NotifyRefused(
-            f"The webhook {where} refused the message (HTTP {status}).", code="webhook_refused"
-        )
+    for matches, error, code, text, hint in _ANSWERS:
+        if matches(status):
+            raise error(text.format(where=where, status=status), hint=hint, code=code)
+
+
+# Answers that are not a delivery (the first match wins): the error, its code, the message, what to do.
+_ANSWERS: list[tuple[Callable[[int], bool], type[SmartlicError], str, str, str | None]] = [
+    (
+        lambda status: status in (401, 403),
+        NotifyLoginRefused,
+        "webhook_token_refused",
+        "The webhook {where} refused the token (HTTP {status}).",
+        "Check notifications.webhook.token.",
+    ),
+    (
+        lambda status: status in (408, 429) or status >= 500,
+        NotifyUnreachable,
+        "webhook_unavailable",
+        "The webhook {where} is not taking messages now (HTTP {status}).",
+        NOT_MARKED,
+    ),
+    (
+        lambda status: status >= 300,
+        NotifyRefused,
+        "webhook_refused",
+        "The webhook {where} refused the message (HTTP {status}).",
+        None,
+    ),
+]

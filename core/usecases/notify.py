@@ -145,23 +145,16 @@ def plan(ctx: Context, settings: NotificationSettings) -> tuple[list[DueNotice],
 
 def notify(ctx: Context, base: NotificationSettings, *, dry_run: bool = False) -> NotifyReport:
     """Send each channel the notices it has not had; remember per channel what went out."""
-    settings, _, _ = effective(ctx, base)
-    problem = deliver.configuration_problem(settings)
-    if problem:
-        raise ConfigError(problem, code="notifications_not_configured")
+    settings = _configured(ctx, base)
     _, todo = plan(ctx, settings)
     channels = list(todo.due)
     wanted = _union(todo)
     by_channel = {channel: [n.key for n in notices] for channel, notices in todo.due.items()}
+    report = NotifyReport(
+        dry_run=dry_run, channels=channels, due=wanted, due_by_channel=by_channel, changed=False
+    )
     if dry_run:
-        return NotifyReport(
-            dry_run=True,
-            channels=channels,
-            due=wanted,
-            due_by_channel=by_channel,
-            forgotten=todo.forget,
-            changed=False,
-        )
+        return report.model_copy(update={"forgotten": todo.forget})
     if ctx.store.read_only and (todo.any_due or todo.forget):
         raise Refused(
             f"{ctx.store.safe_mode_reason} Notices are not sent: smartlic could not remember them.",
@@ -183,26 +176,24 @@ def notify(ctx: Context, base: NotificationSettings, *, dry_run: bool = False) -
         with ctx.store.write() as tx:
             tx.forget_notices(todo.forget)
     changed = any(o.sent and not o.error for o in outcomes) or bool(todo.forget)
-    return NotifyReport(
-        channels=channels,
-        due=wanted,
-        due_by_channel=by_channel,
-        outcomes=outcomes,
-        forgotten=todo.forget,
-        changed=changed,
-    )
+    return report.model_copy(update={"outcomes": outcomes, "forgotten": todo.forget, "changed": changed})
 
 
 def notify_test(ctx: Context, base: NotificationSettings) -> NotifyReport:
     """One test message on every channel now; nothing is remembered."""
-    settings, _, _ = effective(ctx, base)
-    problem = deliver.configuration_problem(settings)
-    if problem:
-        raise ConfigError(problem, code="notifications_not_configured")
+    settings = _configured(ctx, base)
     message = test_message(deliver.host_name(), ctx.clock())
     channels = deliver.channels(settings)
     outcomes = [_send(channel, settings, message, ["test"]) for channel in channels]
     return NotifyReport(test=True, channels=channels, due=[], outcomes=outcomes, changed=False)
+
+
+def _configured(ctx: Context, base: NotificationSettings) -> NotificationSettings:
+    settings, _, _ = effective(ctx, base)
+    problem = deliver.configuration_problem(settings)
+    if problem:
+        raise ConfigError(problem, code="notifications_not_configured")
+    return settings
 
 
 def _send(channel: str, settings: NotificationSettings, message: Message, keys: list[str]) -> ChannelOutcome:

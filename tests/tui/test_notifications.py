@@ -15,6 +15,14 @@ from tui.widgets.edit import EditModal
 SIZE = (100, 30)
 
 
+async def type_over(pilot, text: str) -> None:
+    """Replace the open edit dialog's text and press Enter."""
+    await pilot.pause()
+    pilot.app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 def use(app, notifications: NotificationSettings) -> None:
     app.settings = app.settings.model_copy(update={"notifications": notifications})
 
@@ -29,25 +37,16 @@ async def test_edit_recipients_and_thresholds(app) -> None:
         assert "60, 30, 7 days before expiry" in config and "(default)" in config
         assert "SMARTLIC_NOTIFICATIONS__SMTP__PASSWORD" in static_text(pilot, "#notify-secrets")
 
-        await pilot.press("e")
-        await pilot.pause()
-        assert isinstance(app.screen, EditModal)
-        await pilot.press(*"ops@example.net, not-an-address")
-        await pilot.press("enter")
+        await pilot.press("e", *"ops@example.net, not-an-address", "enter")
         await pilot.pause()
         assert isinstance(app.screen, EditModal), "a bad address is not accepted"
         assert "'not-an-address' is not an e-mail address" in static_text(pilot, "#edit-problem")
-        app.screen.query_one(Input).value = "ops@example.net, facility@example.net"
-        await pilot.press("enter")
-        await pilot.pause()
+        await type_over(pilot, "ops@example.net, facility@example.net")
         assert isinstance(app.screen, NotificationsScreen)
         assert "ops@example.net, facility@example.net" in static_text(pilot, "#notify-config")
 
         await pilot.press("h")
-        await pilot.pause()
-        app.screen.query_one(Input).value = "14 45"
-        await pilot.press("enter")
-        await pilot.pause()
+        await type_over(pilot, "14 45")
         config = app.service.notification_config(app.settings.notifications)
         assert config.email_to == ["ops@example.net", "facility@example.net"]
         assert (config.thresholds, config.thresholds_source) == ([45, 14], "store")

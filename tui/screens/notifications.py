@@ -11,11 +11,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Button, Static
 
 from core.service import LicenseService
+from tui.screens.actions import ActionSpec, bindings
 from tui.screens.base import ServiceScreen, title_text
 from tui.widgets.edit import EditModal
 from tui.widgets.footer import SteadyFooter
@@ -45,14 +45,18 @@ def _problem(parse):
     return problem
 
 
+ACTIONS = [
+    ActionSpec("notifications.recipients", "e", "edit_recipients", "Edit Recipients", "Recipients", ""),
+    ActionSpec("notifications.thresholds", "h", "edit_thresholds", "Edit Thresholds", "Thresholds", ""),
+    ActionSpec("notifications.test", "t", "send_test", "Send Test Message", "Test Message", ""),
+    ActionSpec("notifications.reset", "u", "use_settings", "Use Settings File", "Use Settings File", ""),
+    ActionSpec("notifications.back", "b,escape", "back", "BACK", "BACK", ""),
+]
+"""Keys, footer and buttons of the screen, from one table."""
+
+
 class NotificationsScreen(ServiceScreen):
-    BINDINGS = [
-        Binding("e", "edit_recipients", "Recipients", id="notifications.recipients"),
-        Binding("h", "edit_thresholds", "Thresholds", id="notifications.thresholds"),
-        Binding("t", "send_test", "Test Message", id="notifications.test"),
-        Binding("u", "use_settings", "Use Settings File", id="notifications.reset"),
-        Binding("b,escape", "back", "BACK", id="notifications.back"),
-    ]
+    BINDINGS = bindings(ACTIONS)
 
     def __init__(self) -> None:
         super().__init__(id="notifications")
@@ -67,11 +71,8 @@ class NotificationsScreen(ServiceScreen):
         yield Static(id="notify-problem", classes="problem")
         yield Static(Text(WHERE_SAVED, style="dim"), id="notify-secrets")
         with Grid(classes="actions"):
-            yield Button("Edit Recipients (e)", id="recipients", compact=True)
-            yield Button("Edit Thresholds (h)", id="thresholds", compact=True)
-            yield Button("Send Test Message (t)", id="test", compact=True)
-            yield Button("Use Settings File (u)", id="reset", compact=True)
-            yield Button("BACK (b)", id="back", compact=True)
+            for spec in ACTIONS:
+                yield Button(f"{spec.title} ({spec.key[0]})", id=spec.action, compact=True)
         yield SteadyFooter()
 
     def refresh_data(self) -> None:
@@ -161,13 +162,7 @@ class NotificationsScreen(ServiceScreen):
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:
         event.stop()
-        actions = {
-            "recipients": self.action_edit_recipients,
-            "thresholds": self.action_edit_thresholds,
-            "test": self.action_send_test,
-            "reset": self.action_use_settings,
-        }
-        actions.get(event.button.id or "", self.action_back)()
+        self.call_later(self.run_action, event.button.id or "back")
 
     def action_back(self) -> None:
         self.app.pop_screen()
