@@ -253,3 +253,16 @@ def plan_provisioning(devices: Sequence[Ranked], device_ids: Sequence[str] | Non
 def offered_here(earmarked_install_code: str | None, install_code: str) -> bool:
     """A cloud license may be activated on a controller unless it is earmarked for another one."""
     return earmarked_install_code in (None, install_code)
+
+
+def already_active(licenses: Iterable[Standing], wanted: Sequence[UUID]) -> list[UUID]:
+    """The wanted licenses that are active on the segment already: activating them changes nothing."""
+    active = {lic.terms.license_id for lic in licenses if counts(lic)}
+    return [i for i in wanted if i in active]
+
+
+def reconcile_diff(local: Iterable[UUID], cloud: Iterable[UUID]) -> tuple[list[UUID], list[UUID]]:
+    """What sync adopts (the cloud holds it here, the controller does not) and removes (the reverse)."""
+    here, there = list(local), list(cloud)
+    here_set, there_set = set(here), set(there)
+    return [i for i in there if i not in here_set], [i for i in here if i not in there_set]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from core.notify.inputs import parse_addresses, parse_thresholds
-from core.usecases import local, notify, offline_activation, online, reads, status
+from core.usecases import local, notify, offline_activation, online, plans, reads, status
 from core.usecases.context import Context, Progress, default_actor, quiet
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         CloudOffer,
         DeviceRow,
         LicenseRow,
+        Plan,
         ProvisionResult,
         SegmentSummary,
         StatusReport,
@@ -227,3 +228,29 @@ class LicenseService:
     def notify_test(self, settings: NotificationSettings) -> NotifyReport:
         """Send one test message on every configured channel now (blocking: run it off the UI thread)."""
         return notify.notify_test(self.context, settings)
+
+    # --- dry runs (--check): what a change would do, by the same rules, writing nothing --------
+
+    def plan_customer_id(self, ref: str, text: str) -> Plan:
+        """What set_customer_id would change (refused as it would be)."""
+        return plans.customer_id(self.context, ref, text)
+
+    async def plan_activate(self, ref: str, license_ids: Sequence[UUID]) -> Plan:
+        """Which licenses activate would send, which are active already, which the cloud does not offer."""
+        return await plans.activate(self.context, ref, license_ids)
+
+    def plan_transfer(self, ref: str) -> Plan:
+        """The licenses transfer would return and how many devices would become unlicensed."""
+        return plans.transfer(self.context, ref)
+
+    def plan_provision(self, ref: str, device_ids: Sequence[str] | None) -> Plan:
+        """The devices provision would provision, and those it would refuse."""
+        return plans.provision(self.context, ref, device_ids)
+
+    async def plan_sync(self) -> Plan:
+        """The operations sync would finish and the licenses it would adopt or remove (reads the cloud)."""
+        return await plans.sync(self.context)
+
+    def plan_trust_add(self, pem: bytes) -> Plan:
+        """Whether trust_add would add the key."""
+        return plans.trust_add(self.context, pem)

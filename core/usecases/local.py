@@ -11,6 +11,7 @@ from core.models import (
     DeviceState,
     SegmentController,
 )
+from core.store import Tx
 from core.usecases.context import (
     Context,
     find_segment,
@@ -29,25 +30,35 @@ def customer_id_problem(text: str) -> str | None:
     return rules.customer_id_problem(text) if text.strip() else None
 
 
-def set_customer_id(ctx: Context, ref: str, text: str) -> SegmentController:
-    """Set (or, with an empty ``text``, clear) the segment's Customer ID."""
+def customer_id_change(tx: Tx, ref: str, text: str) -> tuple[SegmentController, UUID | None] | None:
+    """The segment and its new Customer ID, or None when it has that one already; refused (with the
+    reason) while the segment holds licenses. Set and its dry run (--check) both ask this."""
     customer_id = None
     if text.strip():
         try:
             customer_id = rules.parse_customer_id(text)
         except ValueError as exc:
             raise InvalidInput(str(exc), code="invalid_customer_id") from exc
+    seg = find_segment(tx, ref)
+    if seg.customer_id == customer_id:
+        return None
+    active = tx.licenses(seg.install_code)
+    if active:
+        raise Refused(
+            f"{seg.name} still has {len(active)} license(s) under its current Customer ID.",
+            hint="Transfer to Cloud first, then change the Customer ID.",
+            code="licenses_active",
+        )
+    return seg, customer_id
+
+
+def set_customer_id(ctx: Context, ref: str, text: str) -> SegmentController:
+    """Set (or, with an empty ``text``, clear) the segment's Customer ID."""
     with ctx.store.write() as tx:
-        seg = find_segment(tx, ref)
-        if seg.customer_id == customer_id:
-            return seg
-        active = tx.licenses(seg.install_code)
-        if active:
-            raise Refused(
-                f"{seg.name} still has {len(active)} license(s) under its current Customer ID.",
-                hint="Transfer to Cloud first, then change the Customer ID.",
-                code="licenses_active",
-            )
+        change = customer_id_change(tx, ref, text)
+        if change is None:
+            return find_segment(tx, ref)
+        seg, customer_id = change
         tx.set_customer_id(seg.install_code, customer_id)
         ctx.audit(
             tx,
