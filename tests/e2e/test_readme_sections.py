@@ -33,9 +33,12 @@ def checkout(tmp_path: Path) -> Path:
     work = tmp_path / "checkout"
     bin_dir = work / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
-    for name, module in SHIMS.items():
+    commands = {name: f'"{sys.executable}" {module}' for name, module in SHIMS.items()}
+    # Installed beside the interpreter by the dev extra (ansible-core), as in `make`'s .venv.
+    commands["ansible-playbook"] = f'"{Path(sys.executable).parent / "ansible-playbook"}"'
+    for name, command in commands.items():
         shim = bin_dir / name
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" {module} "$@"\n')
+        shim.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
         shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     for folder in ("contrib",):
         (work / folder).symlink_to(ROOT / folder)
