@@ -5,6 +5,7 @@ nothing (the store is byte-for-byte the same)."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -97,3 +98,48 @@ def test_trust_add_twice(env, tmp_path) -> None:
     assert plan["changed"] is True and done["changed"] is True
     plan, done = checked_then_done(env, "trust", "add", str(key))
     assert plan["changed"] is False and done["changed"] is False
+
+
+def contract_keys() -> dict[str, set[str]]:
+    """README, The JSON contract: command -> the quoted top-level keys of its `--json` answer."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = text.index("### The JSON contract")
+    section = text[start : text.index("\n## ", start)]
+    rows: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.split(" | ")]
+        if len(cells) >= 2 and cells[0].startswith("| `"):
+            command = cells[0].removeprefix("| `").split("`")[0]
+            answer = cells[1].split(" / ")[0]
+            inner = answer[answer.index("{") + 1 : answer.rindex("}")]
+            while re.search(r"\[[^\[\]]*\]|\{[^{}]*\}", inner):  # drop nested lists and objects
+                inner = re.sub(r"\[[^\[\]]*\]|\{[^{}]*\}", "", inner)
+            rows[command] = set(re.findall(r'"(\w+)"', inner))
+    return rows
+
+
+def test_json_answers_match_the_readme_contract(env, tmp_path) -> None:
+    contract = contract_keys()
+    customer = run(env, "demo-info")["customer_id"]
+    run(env, "accounts", "set", A, customer)
+    lid = next(x["license_id"] for x in run(env, "cloud-licenses", A)["licenses"] if x["kind"] == "capacity")
+    answers = {
+        "demo-info": [],
+        "accounts set SEGMENT CUSTOMER_ID": ["accounts", "set", A, customer],
+        "accounts": ["accounts"],
+        "cloud-licenses SEGMENT": ["cloud-licenses", A],
+        "activate SEGMENT ID...": ["activate", A, lid],
+        "licenses [SEGMENT]": ["licenses"],
+        "devices [SEGMENT]": ["devices", A],
+        "provision SEGMENT (--all \\| ID...)": ["provision", A, "--all"],
+        "sync": ["sync"],
+        "offline request SEGMENT -o FILE": ["offline", "request", A, "-o", str(tmp_path / "req.json")],
+        "diagnostics -o FILE": ["diagnostics", "-o", str(tmp_path / "bundle.json")],
+    }
+    for command, args in answers.items():
+        documented = contract[command]
+        answer = run(env, *(args or command.split()))
+        assert documented <= set(answer), (command, documented - set(answer))
+        assert set(answer) <= documented, (command, set(answer) - documented)
+    status = smartlic(env, "status", "--json")
+    assert set(json.loads(status.stdout)) == contract["status"]
