@@ -44,6 +44,7 @@ def mask_url(url: str | None) -> str | None:
 def masked_settings(settings: Settings) -> dict[str, Any]:
     values = settings.model_dump(mode="json")
     values["cloud_url"] = mask_url(settings.cloud_url)
+    values["notifications"]["webhook"]["url"] = mask_url(settings.notifications.webhook.url)
     return values
 
 

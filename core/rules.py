@@ -135,18 +135,32 @@ def expiry_warning(terms: LicenseTerms, today: date, thresholds: Sequence[int]) 
 
     Thresholds are days before expiry (default 60, 30 and 7); an expired license always warns.
     """
-    if terms.expires_on is None:
+    stage = expiry_stage(terms, today, thresholds)
+    if stage is None or terms.expires_on is None:
         return None
     stamp = terms.expires_on.isoformat()
-    if is_expired(terms, today):
+    if stage == EXPIRED:
         return f"expired on {stamp}"
     days_left = (terms.expires_on - today).days
-    crossed = [t for t in thresholds if days_left <= t]
-    if not crossed:
-        return None
     if days_left == 0:
         return f"expires today ({stamp})"
-    return f"expires in {days_left} day{'s' if days_left != 1 else ''} ({stamp}; {min(crossed)}-day notice)"
+    return f"expires in {days_left} day{'s' if days_left != 1 else ''} ({stamp}; {stage}-day notice)"
+
+
+EXPIRED = -1
+"""The expiry stage of a license past its expiry date."""
+
+
+def expiry_stage(terms: LicenseTerms, today: date, thresholds: Sequence[int]) -> int | None:
+    """The tightest threshold (days before expiry) the license has crossed, ``EXPIRED`` once it has
+    expired, or None (no expiry, or no threshold crossed yet). Each stage is noticed once."""
+    if terms.expires_on is None:
+        return None
+    if is_expired(terms, today):
+        return EXPIRED
+    days_left = (terms.expires_on - today).days
+    crossed = [t for t in thresholds if days_left <= t]
+    return min(crossed) if crossed else None
 
 
 def description(kind: LicenseKind, devices: int, term_years: int | None) -> str:
@@ -239,3 +253,16 @@ def plan_provisioning(devices: Sequence[Ranked], device_ids: Sequence[str] | Non
 def offered_here(earmarked_install_code: str | None, install_code: str) -> bool:
     """A cloud license may be activated on a controller unless it is earmarked for another one."""
     return earmarked_install_code in (None, install_code)
+
+
+def already_active(licenses: Iterable[Standing], wanted: Sequence[UUID]) -> list[UUID]:
+    """The wanted licenses that are active on the segment already: activating them changes nothing."""
+    active = {lic.terms.license_id for lic in licenses if counts(lic)}
+    return [i for i in wanted if i in active]
+
+
+def reconcile_diff(local: Iterable[UUID], cloud: Iterable[UUID]) -> tuple[list[UUID], list[UUID]]:
+    """What sync adopts (the cloud holds it here, the controller does not) and removes (the reverse)."""
+    here, there = list(local), list(cloud)
+    here_set, there_set = set(here), set(there)
+    return [i for i in there if i not in here_set], [i for i in here if i not in there_set]

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from core.usecases import local, offline_activation, online, reads, status
+from core.notify.inputs import parse_addresses, parse_thresholds
+from core.usecases import local, notify, offline_activation, online, plans, reads, status
 from core.usecases.context import Context, Progress, default_actor, quiet
 
 if TYPE_CHECKING:
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
         ReturnReceipt,
         SegmentController,
     )
+    from core.notify.config import NotificationSettings
     from core.settings import Settings
+    from core.usecases.notify import NotificationConfig, NotifyReport
     from core.views import (
         ActivationResult,
         AddLicenseResult,
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
         CloudOffer,
         DeviceRow,
         LicenseRow,
+        Plan,
         ProvisionResult,
         SegmentSummary,
         StatusReport,
@@ -210,3 +214,59 @@ class LicenseService:
     def diagnostics(self, path: Path, settings: Settings, force: bool = False) -> Path:
         """Write a support bundle (JSON, no secrets; mode 0600) to ``path``."""
         return status.diagnostics(self.context, path, settings, force)
+
+    # --- notifications -----------------------------------------------------------------------
+
+    @staticmethod
+    def parse_recipients(text: str) -> list[str]:
+        """E-mail addresses separated by commas or spaces; ValueError names the first bad one."""
+        return parse_addresses(text)
+
+    @staticmethod
+    def parse_thresholds(text: str) -> list[int]:
+        """Days before expiry separated by commas or spaces, largest first; ValueError says why not."""
+        return parse_thresholds(text)
+
+    def notification_config(self, settings: NotificationSettings) -> NotificationConfig:
+        """Recipients, thresholds and channels `notify` uses, and where each value comes from."""
+        return notify.config(self.context, settings)
+
+    def set_notification_overrides(
+        self, settings: NotificationSettings, email_to: list[str] | None, thresholds: list[int] | None
+    ) -> NotificationConfig:
+        """Keep recipients and thresholds in the store over the settings; None: the settings' again."""
+        return notify.set_overrides(self.context, settings, email_to, thresholds)
+
+    def notify(self, settings: NotificationSettings, *, dry_run: bool = False) -> NotifyReport:
+        """Send each notice not sent yet (per license and threshold, on expiry, on a shortfall) once."""
+        return notify.notify(self.context, settings, dry_run=dry_run)
+
+    def notify_test(self, settings: NotificationSettings) -> NotifyReport:
+        """Send one test message on every configured channel now (blocking: run it off the UI thread)."""
+        return notify.notify_test(self.context, settings)
+
+    # --- dry runs (--check): what a change would do, by the same rules, writing nothing --------
+
+    def plan_customer_id(self, ref: str, text: str) -> Plan:
+        """What set_customer_id would change (refused as it would be)."""
+        return plans.customer_id(self.context, ref, text)
+
+    async def plan_activate(self, ref: str, license_ids: Sequence[UUID]) -> Plan:
+        """Which licenses activate would send, which are active already, which the cloud does not offer."""
+        return await plans.activate(self.context, ref, license_ids)
+
+    def plan_transfer(self, ref: str) -> Plan:
+        """The licenses transfer would return and how many devices would become unlicensed."""
+        return plans.transfer(self.context, ref)
+
+    def plan_provision(self, ref: str, device_ids: Sequence[str] | None) -> Plan:
+        """The devices provision would provision, and those it would refuse."""
+        return plans.provision(self.context, ref, device_ids)
+
+    async def plan_sync(self) -> Plan:
+        """The operations sync would finish and the licenses it would adopt or remove (reads the cloud)."""
+        return await plans.sync(self.context)
+
+    def plan_trust_add(self, pem: bytes) -> Plan:
+        """Whether trust_add would add the key."""
+        return plans.trust_add(self.context, pem)

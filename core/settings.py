@@ -10,7 +10,8 @@ every bad value: one line naming the setting, exit code 2.
 
 Secrets: a setting that is secret (a token, a password) is a ``SecretStr`` field. Its ``repr``, its
 ``str`` and ``model_dump(mode="json")`` (so the support bundle) show ``**********``; only the code that
-sends it calls ``.get_secret_value()``. No setting is secret today: credentials inside ``cloud_url``
+sends it calls ``.get_secret_value()``: ``notifications.smtp.password`` and
+``notifications.webhook.token``. Credentials inside URLs (``cloud_url``, ``notifications.webhook.url``)
 are masked by ``core.diagnostics.mask_url``, which keeps the host readable.
 """
 
@@ -34,6 +35,8 @@ from pydantic_settings import (
 )
 
 from core.errors import ConfigError
+from core.notify.config import NotificationSettings
+from core.notify.inputs import checked_http_url
 from core.paths import default_config_file, default_data_dir, embedded_cloud_dir
 
 ENV_PREFIX = "SMARTLIC_"
@@ -67,6 +70,9 @@ class Settings(BaseSettings):
     keys: dict[str, str] = Field(
         default_factory=dict, description="Key remaps: binding id -> keys, e.g. download = 'ctrl+d'"
     )
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings, description="E-mail and webhook notices (`smartlic notify`)"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -92,11 +98,8 @@ class Settings(BaseSettings):
     @field_validator("cloud_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        url = checked_http_url(value)
+        return url.rstrip("/") if url else None
 
     @property
     def store_path(self) -> Path:
@@ -152,7 +155,26 @@ def _setting_name(loc: tuple[Any, ...]) -> str:
         entry = loc[1]
         env = f"{ENV_PREFIX}{field.upper()}{NESTED_DELIMITER}{entry.upper()}"
         return f"{env} (or `{field}.{entry}` in {config_file()})"
+    nested = _nested_path(loc)
+    if len(nested) > 1:
+        env = ENV_PREFIX + NESTED_DELIMITER.join(part.upper() for part in nested)
+        return f"{env} (or `{'.'.join(nested)}` in {config_file()})"
     return f"{ENV_PREFIX}{field.upper()} (or `{field}` in {config_file()})"
+
+
+def _nested_path(loc: tuple[Any, ...]) -> list[str]:
+    """The field names of ``loc`` down through nested sections (``notifications.smtp.port``)."""
+    path: list[str] = []
+    model: Any = Settings
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or not fields:
+            break
+        path.append(part)  # an unknown name too: that is the mistake to point at
+        if part not in fields:
+            break
+        model = fields[part].annotation
+    return path
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Literal, NamedTuple
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from core.models import (
     CloudLicense,
@@ -81,6 +81,11 @@ class ActivationResult(Frozen):
     already_active: list[UUID] = []
     failed: list[Failure] = []
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def changed(self) -> bool:
+        return bool(self.activated)
+
 
 class TransferResult(Frozen):
     op_id: UUID
@@ -88,16 +93,31 @@ class TransferResult(Frozen):
     failed: list[Failure] = []
     devices_unlicensed: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def changed(self) -> bool:
+        return True  # the licenses left the controller first, whatever the cloud answered
+
 
 class AddLicenseResult(Frozen):
     segment: SegmentController
     added: list[UUID]
     devices_relicensed: int
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def changed(self) -> bool:
+        return bool(self.added)
+
 
 class ProvisionResult(Frozen):
     provisioned: list[str]
     refused: dict[str, str]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def changed(self) -> bool:
+        return bool(self.provisioned)
 
 
 class SyncReport(Frozen):
@@ -106,6 +126,11 @@ class SyncReport(Frozen):
     removed: list[UUID] = []
     returned: list[UUID] = []
     skipped: dict[str, str] = Field(default_factory=dict, description="segment -> why it was not synced")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def changed(self) -> bool:
+        return bool(self.healed_operations or self.adopted or self.removed or self.returned)
 
 
 class Notice(Frozen):
@@ -139,3 +164,13 @@ class TrustedKey(Frozen):
     source: Literal["trust store", "embedded demo"] = Field(
         description="'embedded demo': trusted in memory only while no cloud URL is set"
     )
+
+
+class Plan(Frozen):
+    """What a mutating command would do (its ``--check``), worked out by the same rules, writing nothing."""
+
+    check: Literal[True] = True
+    changed: bool = Field(description="The command would change something")
+    changes: list[str] = Field(default_factory=list, description="What would change, one line each")
+    unchanged: list[str] = Field(default_factory=list, description="What is in effect already")
+    refused: dict[str, str] = Field(default_factory=dict, description="What would be refused, and why")

@@ -190,6 +190,7 @@ class SmartlicApp(ErrorHandling, App[int]):
         from tui.screens.customer_accounts import CustomerAccountsScreen
         from tui.screens.devices import DevicesScreen
         from tui.screens.download import DownloadScreen
+        from tui.screens.notifications import NotificationsScreen
 
         def rows(bindings: list) -> list[tuple[str, str]]:
             out = []
@@ -224,6 +225,7 @@ class SmartlicApp(ErrorHandling, App[int]):
                 ],
             ),
             ("Devices", rows(DevicesScreen.BINDINGS)),
+            ("Edit Notifications", rows(NotificationsScreen.BINDINGS)),
             (
                 "Everywhere",
                 [

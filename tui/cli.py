@@ -21,7 +21,8 @@ from core import safe_files
 from core.errors import InvalidInput, SmartlicError
 from core.service import LicenseService
 from core.settings import Settings, load_settings
-from core.views import Failure
+from core.views import Failure, Plan
+from tui import cli_notify
 from tui.cli_output import emit_json, error_line, say, table
 
 if TYPE_CHECKING:
@@ -68,11 +69,15 @@ async def _accounts(service: LicenseService, args: argparse.Namespace) -> int:
     if args.action == "set":
         if not args.segment or args.customer_id is None:
             raise InvalidInput("Usage: smartlic accounts set SEGMENT CUSTOMER_ID [--expect OLD]")
+        plan = service.plan_customer_id(args.segment, args.customer_id)
+        if args.check:
+            return _show_plan(args, plan)
         segment = service.set_customer_id(args.segment, args.customer_id, expected=args.expect)
         if args.json:
-            emit_json({"segment": segment})
+            emit_json({"segment": segment, "changed": plan.changed})
         else:
-            say(f"{segment.name}: Customer ID is now {segment.customer_id or '(none)'}.")
+            now = "is now" if plan.changed else "was already"
+            say(f"{segment.name}: Customer ID {now} {segment.customer_id or '(none)'}.")
         return 0
     segments = service.segments()
     if args.json:
@@ -121,6 +126,8 @@ async def _cloud_licenses(service: LicenseService, args: argparse.Namespace) -> 
 @command("activate")
 async def _activate(service: LicenseService, args: argparse.Namespace) -> int:
     ids = [_uuid(text) for text in args.license_ids]
+    if args.check:
+        return _show_plan(args, await service.plan_activate(args.segment, ids))
     await service.resume_if_needed()
     result = await service.activate(args.segment, ids, progress=_progress(args))
     if args.json:
@@ -136,6 +143,8 @@ async def _activate(service: LicenseService, args: argparse.Namespace) -> int:
 
 @command("transfer")
 async def _transfer(service: LicenseService, args: argparse.Namespace) -> int:
+    if args.check:
+        return _show_plan(args, service.plan_transfer(args.segment))
     if not args.yes:
         rows = service.license_rows(args.segment)
         lines = [f"  {r.license_id}  {r.description}" for r in rows]
@@ -187,6 +196,8 @@ async def _devices(service: LicenseService, args: argparse.Namespace) -> int:
 async def _provision(service: LicenseService, args: argparse.Namespace) -> int:
     if args.all == bool(args.device_ids):
         raise InvalidInput("Name the devices to provision, or give --all (not both).")
+    if args.check:
+        return _show_plan(args, service.plan_provision(args.segment, None if args.all else args.device_ids))
     result = service.provision(args.segment, None if args.all else args.device_ids)
     if args.json:
         emit_json(result)
@@ -199,6 +210,8 @@ async def _provision(service: LicenseService, args: argparse.Namespace) -> int:
 
 @command("sync")
 async def _sync(service: LicenseService, args: argparse.Namespace) -> int:
+    if args.check:
+        return _show_plan(args, await service.plan_sync())
     report = await service.sync(progress=_progress(args))
     if args.json:
         emit_json(report)
@@ -257,14 +270,17 @@ async def _trust(service: LicenseService, args: argparse.Namespace) -> int:
     if args.action == "remove":
         service.trust_remove(args.target)
         if args.json:
-            emit_json({"removed": args.target})
+            emit_json({"removed": args.target, "changed": True})
         else:
             say(f"no longer trusted: key {args.target}")
         return 0
     pem = safe_files.read_bytes(Path(args.target), limit=safe_files.KEY_LIMIT, what="public key file")
+    plan = service.plan_trust_add(pem)
+    if args.check:
+        return _show_plan(args, plan)
     key_id = service.trust_add(pem)
     if args.json:
-        emit_json({"key_id": key_id})
+        emit_json({"key_id": key_id, "changed": plan.changed})
     else:
         say(f"trusted key {key_id}")
     return 0
@@ -278,14 +294,14 @@ async def _offline(service: LicenseService, args: argparse.Namespace) -> int:
     if args.action == "request":
         request = service.offline_request(args.segment, path, args.force)
         if args.json:
-            emit_json({"file": str(path), "request": request})
+            emit_json({"file": str(path), "request": request, "changed": True})
         else:
             say(f"Wrote offline activation request {request.request_id} to {path}.")
             say("Take it to the License Customer Portal; load its answer with `smartlic add-license FILE`.")
         return 0
     receipt = service.offline_return(args.segment, path, args.force)
     if args.json:
-        emit_json({"file": str(path), "receipt": receipt})
+        emit_json({"file": str(path), "receipt": receipt, "changed": True})
     else:
         say(f"Took {len(receipt.license_ids)} license(s) off {args.segment} and wrote the receipt to {path}.")
         say("Give it to the License Customer Portal to credit the licenses back.")
@@ -357,7 +373,24 @@ async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
     return 0
 
 
+HANDLERS["notify"] = cli_notify.run
+
+
 # --- plumbing --------------------------------------------------------------------------------
+
+
+def _show_plan(args: argparse.Namespace, plan: Plan) -> int:
+    """A dry run's answer; it exits as the command would: 1 when something would be refused."""
+    if args.json:
+        emit_json(plan)
+        return 1 if plan.refused else 0
+    refused = [f"{what}: {why}" for what, why in plan.refused.items()]
+    for label, lines in (("would", plan.changes), ("unchanged", plan.unchanged), ("REFUSED", refused)):
+        for line in lines:
+            say(f"{label:<10} {line}")
+    if not plan.changed:
+        say("Nothing would change.")
+    return 1 if plan.refused else 0
 
 
 def _say_failures(failures: list[Failure]) -> None:
@@ -408,12 +441,17 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_global_options(defaults=True)],
     )
     common = _global_options(defaults=False)
+    # The mutating commands: --check says what would change, by the same rules, and changes nothing.
+    mutating = argparse.ArgumentParser(add_help=False, parents=[common])
+    mutating.add_argument(
+        "--check", action="store_true", help="dry run: say what would change, change nothing"
+    )
     expect_help = "save only if the stored value is still OLD ('' for none); else exit 1, nothing saved"
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("tui", parents=[common], help="open the terminal UI (the default)")
     p = sub.add_parser("licenses", parents=[common], help="list active licenses")
     p.add_argument("segment", nargs="?", help="segment controller name or install code")
-    p = sub.add_parser("accounts", parents=[common], help="list or set Customer IDs")
+    p = sub.add_parser("accounts", parents=[mutating], help="list or set Customer IDs")
     p.add_argument("action", nargs="?", choices=["set"])
     p.add_argument("segment", nargs="?")
     p.add_argument("customer_id", nargs="?")
@@ -424,21 +462,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect", metavar="OLD", default=None, help=expect_help)
     p = sub.add_parser("cloud-licenses", parents=[common], help="licenses the cloud holds for a segment")
     p.add_argument("segment")
-    p = sub.add_parser("activate", parents=[common], help="activate licenses from the cloud")
+    p = sub.add_parser("activate", parents=[mutating], help="activate licenses from the cloud")
     p.add_argument("segment")
     p.add_argument("license_ids", nargs="+", metavar="LICENSE_ID")
-    p = sub.add_parser("transfer", parents=[common], help="return all licenses of a segment to the cloud")
+    p = sub.add_parser("transfer", parents=[mutating], help="return all licenses of a segment to the cloud")
     p.add_argument("segment")
     p.add_argument("--yes", action="store_true", help="confirm: devices become unlicensed")
     p = sub.add_parser("devices", parents=[common], help="list devices")
     p.add_argument("segment", nargs="?")
-    p = sub.add_parser("provision", parents=[common], help="provision licensed devices")
+    p = sub.add_parser("provision", parents=[mutating], help="provision licensed devices")
     p.add_argument("segment")
     p.add_argument("device_ids", nargs="*", metavar="DEVICE_ID")
     p.add_argument("--all", action="store_true", help="every licensed, unprovisioned device")
-    sub.add_parser("sync", parents=[common], help="finish interrupted operations, agree with the cloud")
+    sub.add_parser("sync", parents=[mutating], help="finish interrupted operations, agree with the cloud")
     sub.add_parser("status", parents=[common], help="summary; exit 1 on expired or short maintenance")
-    p = sub.add_parser("trust", parents=[common], help="list, add or remove trusted license cloud keys")
+    p = sub.add_parser("trust", parents=[mutating], help="list, add or remove trusted license cloud keys")
     p.add_argument("action", choices=["add", "list", "remove"])
     p.add_argument("target", nargs="?", metavar="KEYFILE|KEY_ID", help="add: a key file; remove: a key id")
     sub.add_parser("demo-info", parents=[common], help="print the demo Customer ID")
@@ -455,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diagnostics", parents=[common], help="write a support bundle (no secrets)")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    cli_notify.add_parser(sub, common)
     return parser
 
 

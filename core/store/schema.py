@@ -71,8 +71,26 @@ CREATE TABLE meta (
 );
 """
 
+# Notifications (`smartlic notify`): which notice went out on which channel, so that each is sent
+# once; and the recipients and thresholds set in the TUI, which override the settings file.
+# Self-contained: it needs nothing but its own tables, so it may follow any other migration.
+_NOTIFICATIONS = """
+CREATE TABLE notices_sent (
+    notice_key TEXT NOT NULL,
+    channel    TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+    sent_at    TEXT NOT NULL,
+    PRIMARY KEY (notice_key, channel)
+);
+
+CREATE TABLE notify_overrides (
+    name  TEXT PRIMARY KEY CHECK (name IN ('email_to', 'thresholds')),
+    value TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
+    _NOTIFICATIONS,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,4 +1,4 @@
-"""``Tx``: the operations of one store transaction over its six tables, and the mappers between
+"""``Tx``: the operations of one store transaction over its tables, and the mappers between
 their rows and the domain models. Rules live in ``core.rules``; these are only the primitives."""
 
 from __future__ import annotations
@@ -299,6 +299,40 @@ class Tx:
     def meta_delete(self, key: str) -> None:
         self._check_writable()
         self._run("DELETE FROM meta WHERE key = ?", (key,))
+
+    # notifications
+
+    def notices_sent(self) -> dict[str, set[str]]:
+        """Notice key -> the channels it went out on."""
+        sent: dict[str, set[str]] = {}
+        for row in self._run("SELECT notice_key, channel FROM notices_sent"):
+            sent.setdefault(row["notice_key"], set()).add(row["channel"])
+        return sent
+
+    def mark_notices_sent(self, keys: Iterable[str], channel: str, at: datetime) -> None:
+        self._run_many(
+            "INSERT OR IGNORE INTO notices_sent (notice_key, channel, sent_at) VALUES (?, ?, ?)",
+            ((key, channel, utc_text(at)) for key in keys),
+        )
+
+    def forget_notices(self, keys: Iterable[str]) -> None:
+        """So that a notice that stopped being true is sent again when it comes back."""
+        self._run_many("DELETE FROM notices_sent WHERE notice_key = ?", ((key,) for key in keys))
+
+    def notify_overrides(self) -> dict[str, Any]:
+        return {row["name"]: json.loads(row["value"]) for row in self._run("SELECT * FROM notify_overrides")}
+
+    def set_notify_override(self, name: str, value: Any) -> None:
+        """Set one override (JSON), or with None remove it: the settings file's value applies again."""
+        self._check_writable()
+        if value is None:
+            self._run("DELETE FROM notify_overrides WHERE name = ?", (name,))
+        else:
+            self._run(
+                "INSERT INTO notify_overrides (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, json.dumps(value)),
+            )
 
 
 def _segment(row: sqlite3.Row) -> SegmentController:

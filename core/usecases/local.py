@@ -11,6 +11,7 @@ from core.models import (
     DeviceState,
     SegmentController,
 )
+from core.store import Tx
 from core.usecases.context import (
     Context,
     find_segment,
@@ -53,26 +54,39 @@ def _refuse_if_changed(what: str, stored: str, expected: str | None) -> None:
         )
 
 
+def customer_id_change(
+    tx: Tx, ref: str, text: str, expected: str | None = None
+) -> tuple[SegmentController, UUID | None] | None:
+    """The segment and its new Customer ID, or None when it has that one already; refused (with the
+    reason) while the segment holds licenses, or when it is no longer ``expected`` (the Customer ID
+    the edit started from, "" for none). Set and its dry run (--check) both ask this."""
+    customer_id = _parse_customer_id(text)
+    expected_id = None if expected is None else str_or_none(_parse_customer_id(expected)) or ""
+    seg = find_segment(tx, ref)
+    _refuse_if_changed(f"The Customer ID of {seg.name}", str_or_none(seg.customer_id) or "", expected_id)
+    if seg.customer_id == customer_id:
+        return None
+    active = tx.licenses(seg.install_code)
+    if active:
+        raise Refused(
+            f"{seg.name} still has {len(active)} license(s) under its current Customer ID.",
+            hint="Transfer to Cloud first, then change the Customer ID.",
+            code="licenses_active",
+        )
+    return seg, customer_id
+
+
 def set_customer_id(ctx: Context, ref: str, text: str, expected: str | None = None) -> SegmentController:
     """Set (or, with an empty ``text``, clear) the segment's Customer ID.
 
     ``expected``: the Customer ID the edit started from ("" for none); when the stored one differs,
     ChangedMeanwhile is raised and nothing changes.
     """
-    customer_id = _parse_customer_id(text)
-    expected_id = None if expected is None else str_or_none(_parse_customer_id(expected)) or ""
     with ctx.store.write() as tx:
-        seg = find_segment(tx, ref)
-        _refuse_if_changed(f"The Customer ID of {seg.name}", str_or_none(seg.customer_id) or "", expected_id)
-        if seg.customer_id == customer_id:
-            return seg
-        active = tx.licenses(seg.install_code)
-        if active:
-            raise Refused(
-                f"{seg.name} still has {len(active)} license(s) under its current Customer ID.",
-                hint="Transfer to Cloud first, then change the Customer ID.",
-                code="licenses_active",
-            )
+        change = customer_id_change(tx, ref, text, expected)
+        if change is None:
+            return find_segment(tx, ref)
+        seg, customer_id = change
         tx.set_customer_id(seg.install_code, customer_id)
         ctx.audit(
             tx,

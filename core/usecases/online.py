@@ -100,7 +100,7 @@ async def activate(
         raise InvalidInput("Select at least one license to activate.")
     with ctx.store.read() as tx:
         local = {lic.license_id: lic for lic in tx.licenses(seg.install_code)}
-    already = [i for i in wanted if i in local and not local[i].return_pending]
+    already = rules.already_active(local.values(), wanted)
     to_send = [i for i in wanted if i not in already]
     op = JournalEntry(
         op_id=uuid4(),
@@ -293,8 +293,7 @@ async def _reconcile(ctx: Context, seg: SegmentController) -> tuple[list[UUID], 
             return [], []
         local = {lic.license_id: lic for lic in current}
         pending_return = {i for i, lic in local.items() if lic.return_pending}
-        adopted = [i for i in grants if i not in local]
-        removed = [i for i in local if i not in grants]
+        adopted, removed = rules.reconcile_diff(local, grants)
         tx.put_licenses(
             stored_license(grant, document, seg.install_code, now)
             for i, (grant, document) in grants.items()

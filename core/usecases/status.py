@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core import rules
 from core.audit_chain import verify_audit_chain
 from core.models import (
+    License,
     LicenseKind,
+    SegmentController,
     StatusLevel,
 )
 from core.usecases import reads
@@ -16,6 +20,7 @@ from core.usecases.context import Context
 from core.views import (
     AuditCheck,
     Notice,
+    SegmentSummary,
     StatusReport,
 )
 
@@ -32,32 +37,10 @@ def status(ctx: Context) -> StatusReport:
         unfinished = len(tx.journal())
         for summary in summaries:
             seg = summary.segment
-            for lic in tx.licenses(seg.install_code):
-                if lic.terms.kind is not LicenseKind.MAINTENANCE or lic.return_pending:
-                    continue
-                warning = rules.expiry_warning(lic.terms, today, ctx.warning_days)
-                if warning:
-                    what = rules.description(lic.terms.kind, lic.terms.devices, lic.terms.term_years)
-                    expired = rules.is_expired(lic.terms, today)
-                    notices.append(
-                        Notice(
-                            kind="expiry",
-                            level=StatusLevel.ERROR if expired else StatusLevel.WARNING,
-                            segment_name=seg.name,
-                            license_id=lic.license_id,
-                            text=f"{seg.name}: {what} {warning}.",
-                        )
-                    )
-            if summary.maintenance_shortfall:
-                notices.append(
-                    Notice(
-                        kind="shortfall",
-                        level=StatusLevel.WARNING,
-                        segment_name=seg.name,
-                        text=f"{seg.name}: maintenance covers {summary.maintenance_covered} of "
-                        f"{summary.capacity} devices ({summary.maintenance_shortfall} short).",
-                    )
-                )
+            notices.extend(expiry_notices(seg, tx.licenses(seg.install_code), today, ctx.warning_days))
+            shortfall = shortfall_notice(summary)
+            if shortfall:
+                notices.append(shortfall)
             if summary.next_step:
                 notices.append(
                     Notice(
@@ -102,6 +85,43 @@ def status(ctx: Context) -> StatusReport:
         n.kind == "shortfall" or (n.kind == "expiry" and n.level is StatusLevel.ERROR) for n in notices
     )
     return StatusReport(segments=summaries, warnings=notices, unfinished_operations=unfinished, alert=alert)
+
+
+def expiry_notices(
+    seg: SegmentController, licenses: list[License], today: date, thresholds: Sequence[int]
+) -> list[Notice]:
+    """The expiry notices of a segment's maintenance licenses at ``thresholds`` (days before expiry)."""
+    notices: list[Notice] = []
+    for lic in licenses:
+        if lic.terms.kind is not LicenseKind.MAINTENANCE or lic.return_pending:
+            continue
+        warning = rules.expiry_warning(lic.terms, today, thresholds)
+        if warning:
+            what = rules.description(lic.terms.kind, lic.terms.devices, lic.terms.term_years)
+            expired = rules.is_expired(lic.terms, today)
+            notices.append(
+                Notice(
+                    kind="expiry",
+                    level=StatusLevel.ERROR if expired else StatusLevel.WARNING,
+                    segment_name=seg.name,
+                    license_id=lic.license_id,
+                    text=f"{seg.name}: {what} {warning}.",
+                )
+            )
+    return notices
+
+
+def shortfall_notice(summary: SegmentSummary) -> Notice | None:
+    """The notice of a segment whose unexpired maintenance does not cover its capacity."""
+    if not summary.maintenance_shortfall:
+        return None
+    return Notice(
+        kind="shortfall",
+        level=StatusLevel.WARNING,
+        segment_name=summary.segment.name,
+        text=f"{summary.segment.name}: maintenance covers {summary.maintenance_covered} of "
+        f"{summary.capacity} devices ({summary.maintenance_shortfall} short).",
+    )
 
 
 def audit_verify(ctx: Context) -> AuditCheck:

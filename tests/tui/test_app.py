@@ -73,6 +73,7 @@ async def test_command_palette_lists_seed_names(app: SmartlicApp) -> None:
         "Add License",
         "Transfer to Cloud",
         "Devices",
+        "Edit Notifications",
     ]
 
 

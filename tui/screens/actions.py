@@ -57,6 +57,14 @@ HOME_ACTIONS: list[ActionSpec] = [
     ActionSpec(
         "devices", "v", "devices", "Devices", "Devices", "Device states and provisioning of a segment"
     ),
+    ActionSpec(
+        "notifications",
+        "n",
+        "notifications",
+        "Edit Notifications",
+        "Notify",
+        "Who gets e-mail/webhook notices of expiring licenses, and when; send a test message",
+    ),
 ]
 CLOSE = ActionSpec("close", "q", "close", "Close", "Close", "Quit smartlic")
 

@@ -339,7 +339,7 @@ class ManageLicensesScreen(ServiceScreen):
             return
         for spec in [*HOME_ACTIONS, *MORE_ACTIONS]:
             if spec.id == ident:
-                self.run_action(spec.action)
+                self.call_later(self.run_action, spec.action)  # a coroutine: run it, do not drop it
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -431,6 +431,11 @@ class ManageLicensesScreen(ServiceScreen):
             row.install_code if row else None,
             lambda code: self.app.push_screen(DevicesScreen(code)),
         )
+
+    def action_notifications(self) -> None:
+        from tui.screens.notifications import NotificationsScreen
+
+        self.app.push_screen(NotificationsScreen())
 
     def action_add_license(self) -> None:
         from tui.widgets.path import PathModal
