@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -13,22 +12,7 @@ from fastapi import FastAPI
 
 from core.mock_cloud.app import create_app
 from tests.support.device_signing import DeviceAuth
-
-HERE = "17q5t6a"  # the seed's default earmark
-OTHER = "9zz0abc"
-
-
-class Clock:
-    """An injected clock that a test moves forward."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
+from tests.trust_cloud.cloud_helpers import Clock
 
 
 @pytest.fixture
@@ -61,9 +45,3 @@ async def curl(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Plain calls, as with curl: whatever headers the test sets, nothing signed."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cloud") as c:
         yield c
-
-
-def bindings(app: FastAPI) -> dict[str, str | None]:
-    """license id -> install code, from the cloud's database."""
-    with app.state.db.read() as tx:
-        return {str(r.license_id): r.install_code for r in tx.customer_licenses(app.state.demo_customer_id)}

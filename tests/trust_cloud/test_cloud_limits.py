@@ -16,7 +16,7 @@ from core.mock_cloud.app import create_app
 from core.mock_cloud.idempotency import ANSWER_LIFETIME
 from core.mock_cloud.limits import MAX_BODY_BYTES
 from core.models import ActivationAnswer
-from tests.trust_cloud.conftest import HERE, OTHER, Clock, bindings
+from tests.trust_cloud.cloud_helpers import HERE, OTHER, Clock, bindings
 from tests.trust_cloud.test_device_signatures import activate, batch_path, free_license, problem
 
 NINE_MIB = 9 * 1024 * 1024

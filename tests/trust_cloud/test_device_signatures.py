@@ -12,7 +12,7 @@ from core.models import ActivationAnswer, Problem
 from core.request_signature import DEVICE_KEY_HEADER
 from core.signing import Signer
 from tests.support.device_signing import DeviceAuth, sign
-from tests.trust_cloud.conftest import HERE, OTHER, Clock, bindings
+from tests.trust_cloud.cloud_helpers import HERE, OTHER, Clock, bindings
 
 AUTH = {"Authorization": "Bearer demo-partner-token"}
 

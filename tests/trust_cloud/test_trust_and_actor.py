@@ -136,7 +136,10 @@ def test_trust_list_and_remove_on_the_command_line(
         0,
         {"keys": [{"key_id": added["key_id"], "source": "trust store"}]},
     )
-    assert run_cli(capsys, "trust", "remove", added["key_id"]) == (0, {"removed": added["key_id"]})
+    assert run_cli(capsys, "trust", "remove", added["key_id"]) == (
+        0,
+        {"removed": added["key_id"], "changed": True},
+    )
     assert run_cli(capsys, "trust", "list") == (0, {"keys": []})
     code, answer = run_cli(capsys, "trust", "remove", added["key_id"])
     assert code == 1 and answer["error"]["code"] == "key_not_found"
