@@ -10,7 +10,7 @@ from tests.notify.servers import free_port, webhook_receiver
 from tests.support.tui import settle, static_text, toasts, wait_for
 from tui.screens.manage_licenses import ManageLicensesScreen
 from tui.screens.notifications import NotificationsScreen
-from tui.widgets.edit import EditModal
+from tui.widgets.value_dialog import ValueDialog
 
 SIZE = (100, 30)
 
@@ -39,7 +39,7 @@ async def test_edit_recipients_and_thresholds(app) -> None:
 
         await pilot.press("e", *"ops@example.net, not-an-address", "enter")
         await pilot.pause()
-        assert isinstance(app.screen, EditModal), "a bad address is not accepted"
+        assert isinstance(app.screen, ValueDialog), "a bad address is not accepted"
         assert "'not-an-address' is not an e-mail address" in static_text(pilot, "#edit-problem")
         await type_over(pilot, "ops@example.net, facility@example.net")
         assert isinstance(app.screen, NotificationsScreen)

@@ -17,9 +17,9 @@ from textual.widgets import Button, Static
 from core.service import LicenseService
 from tui.screens.actions import ActionSpec, bindings
 from tui.screens.base import ServiceScreen, title_text
-from tui.widgets.edit import EditModal
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.styles import YELLOW, plain
+from tui.widgets.value_dialog import ValueDialog
 
 SOURCES = {
     "store": "set here",
@@ -112,7 +112,7 @@ class NotificationsScreen(ServiceScreen):
                 self._save(addresses, self.config.thresholds, "Recipients saved.")
 
         self.app.push_screen(
-            EditModal(
+            ValueDialog(
                 "Recipients of the notices (e-mail)",
                 ", ".join(self.config.email_to),
                 problem=_problem(LicenseService.parse_recipients),
@@ -129,7 +129,7 @@ class NotificationsScreen(ServiceScreen):
                 self._save(self.config.email_to, days, "Thresholds saved.")
 
         self.app.push_screen(
-            EditModal(
+            ValueDialog(
                 "Days before expiry to send a notice",
                 ", ".join(str(d) for d in self.config.thresholds),
                 problem=_problem(LicenseService.parse_thresholds),
