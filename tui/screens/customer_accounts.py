@@ -155,7 +155,9 @@ class CustomerAccountsScreen(ServiceScreen):
                 text.append(f"{READ_ONLY[column]} is read-only.")
             elif pending:
                 text.append(
-                    f"Unsaved: {SAVE} or s saves, {DISCARD} or x discards, Enter edits.", style=YELLOW
+                    # The CMS's own words for the row's two cells.
+                    f"Unsaved: {SAVE} Save Changes (s) · {DISCARD} Discard Changes (x) · Enter edits.",
+                    style=YELLOW,
                 )
             else:
                 text.append("Customer ID: Enter or e types it in its cell (a paste works).")
