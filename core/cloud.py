@@ -235,7 +235,8 @@ class CloudClient:
                     continue
                 log.warning("cloud %s %s failed: %s", method, path, type(exc).__name__)
                 raise CloudUnreachable(
-                    f"Cannot reach the license cloud at {self.base_url} ({_transport_reason(exc)}).",
+                    f"Cannot reach the license cloud at {self.base_url} "
+                    f"({_transport_reason(exc, self.base_url)}).",
                     hint=CHECK_CLOUD,
                 ) from exc
             if response.status_code in RETRY_STATUSES and retryable and attempt < self._retries:
@@ -291,14 +292,51 @@ async def _read_capped(response: httpx.Response) -> None:
     response._content = b"".join(chunks)  # what Response.aread() does, with the cap on the way
 
 
-def _transport_reason(exc: Exception) -> str:
+def _transport_reason(exc: Exception, base_url: str) -> str:
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):
         return "no answer in time"
+    tls = _tls_reason(exc, base_url)
+    if tls:
+        return tls
     if isinstance(exc, httpx.ConnectError):
         return "connection refused or no route"
     return "the connection dropped"
+
+
+# What OpenSSL says when the bytes that came back are not TLS at all (a plain HTTP server).
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")
+
+
+def _tls_reason(exc: BaseException, base_url: str) -> str | None:
+    """A TLS mismatch in words: https:// to a plain HTTP server, http:// to a TLS one, a bad certificate.
+
+    httpx wraps the ssl error (ConnectError <- httpcore.ConnectError <- ssl.SSLError), so the
+    causes are walked; they are looked at, never shown.
+    """
+    import ssl
+
+    import httpx
+
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 8:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"its TLS certificate cannot be verified: {cause.verify_message or 'rejected'}"
+        if isinstance(cause, ssl.SSLError):
+            text = str(cause).upper()
+            if any(marker in text for marker in _NOT_TLS):
+                return "the server is not speaking TLS (https) — check the URL's scheme"
+            return "the TLS handshake failed"
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    # The reverse: a TLS server sends an alert record, or just hangs up, when spoken to in plain
+    # HTTP; httpx keeps neither the bytes nor a reason, so this is a likely cause, not a certainty.
+    if base_url.startswith("http://") and isinstance(exc, httpx.RemoteProtocolError):
+        return "the server did not answer in plain HTTP; if it speaks TLS (https), check the URL's scheme"
+    if base_url.startswith("http://") and isinstance(exc, httpx.ReadError):
+        return "the connection dropped; if the cloud speaks TLS (https), check the URL's scheme"
+    return None
 
 
 def _parse(response: httpx.Response, model: type[Model]) -> Model:
