@@ -22,6 +22,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
+from core.audit_head import AuditHead, AuditHeadAnchor
 from core.crashpoints import crashpoint
 from core.errors import (
     CloudUnreachable,
@@ -189,6 +190,27 @@ class CloudClient:
             f"/customers/{customer_id}/installs/{install_code}/licenses",
             InstallView,
             device=install_code,
+        )
+
+    async def audit_head(self, install_code: str) -> AuditHead | None:
+        """The audit head the cloud anchors for ``install_code``; None when it holds none yet."""
+        try:
+            return await self._call(
+                "GET", f"/devices/{install_code}/audit-head", AuditHead, device=install_code
+            )
+        except NotFound as exc:
+            if exc.code != "no_audit_head":
+                raise
+            return None
+
+    async def anchor_audit_head(self, head: AuditHead, held_hash: str | None) -> AuditHead:
+        """Have the cloud keep ``head``; ``held_hash`` is the local hash at the count it holds."""
+        return await self._call(
+            "PUT",
+            f"/devices/{head.install_code}/audit-head",
+            AuditHead,
+            json=AuditHeadAnchor(head=head, held_hash=held_hash).model_dump(mode="json"),
+            device=head.install_code,
         )
 
     async def demo_info(self) -> DemoInfo:
