@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.audit_chain import audit_hash
+from core.audit_chain import recomputed_hash
 from core.audit_head import sign_head
+from core.models import AuditEntry
 from core.service import LicenseService
 from core.signing import Signer
-from core.utc import from_utc_text
 from tests.support.cli import A, Cli
 from tests.support.device_signing import DeviceAuth
 from tests.support.services import make_service
@@ -46,38 +46,29 @@ def twelve_entries_and_a_sync(run: Cli) -> None:
     assert run.json("sync")["audit_anchored"] == len(entries) >= 7
 
 
-def forge(store_path: Path, *, resign: bool = True) -> None:
+def forge(store_path: Path, entries: list[dict], *, resign: bool = True) -> None:
     """Rewrite entry 3's actor, drop the last two entries, recompute everything after."""
+    kept = [AuditEntry.model_validate(e) for e in entries[:-2]]
     db = sqlite3.connect(store_path)
-    db.row_factory = sqlite3.Row
-    triggers = [row["sql"] for row in db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'")]
+    triggers = [sql for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'")]
     assert len(triggers) == 2
     with db:
         db.execute("DROP TRIGGER audit_no_update")
         db.execute("DROP TRIGGER audit_no_delete")
-        last = db.execute("SELECT max(seq) FROM audit").fetchone()[0]
-        db.execute("DELETE FROM audit WHERE seq > ?", (last - 2,))
+        db.execute("DELETE FROM audit WHERE seq > ?", (kept[-1].seq,))
         db.execute("UPDATE audit SET actor = 'someone else (cli)' WHERE seq = 3")
-        prev = db.execute("SELECT hash FROM audit WHERE seq = 2").fetchone()[0]
-        for row in db.execute("SELECT * FROM audit WHERE seq >= 3 ORDER BY seq").fetchall():
-            digest = audit_hash(
-                prev,
-                seq=row["seq"],
-                at=from_utc_text(row["at"]),
-                actor=row["actor"],
-                operation=row["operation"],
-                install_code=row["install_code"],
-                detail=json.loads(row["detail"]),
-                result=row["result"],
-            )
-            db.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, row["seq"]))
-            prev, seq, at = digest, row["seq"], from_utc_text(row["at"])
-        db.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", (f"{seq}:{prev}",))
+        prev = kept[1].hash
+        for entry in kept[2:]:
+            actor = "someone else (cli)" if entry.seq == 3 else entry.actor
+            digest = recomputed_hash(entry.model_copy(update={"prev_hash": prev, "actor": actor}))
+            db.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, entry.seq))
+            prev = digest
+        db.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", (f"{kept[-1].seq}:{prev}",))
         if resign:  # the thief can read the device key in the same store
             signed = db.execute("SELECT value FROM meta WHERE key = 'audit_head_signed'").fetchone()[0]
             code = json.loads(signed)["install_code"]
             pem = db.execute("SELECT value FROM meta WHERE key = ?", (f"device_key:{code}",)).fetchone()[0]
-            head = sign_head(Signer.from_pem(pem.encode()), code, seq, prev, at)
+            head = sign_head(Signer.from_pem(pem.encode()), code, kept[-1].seq, prev, kept[-1].at)
             db.execute("UPDATE meta SET value = ? WHERE key = 'audit_head_signed'", (head.model_dump_json(),))
         for sql in triggers:
             db.execute(sql)
@@ -88,7 +79,7 @@ def test_a_rewritten_history_fails_verify_once_a_head_was_anchored(run: Cli, tmp
     twelve_entries_and_a_sync(run)
     check = run.json("audit", "verify")
     assert check["ok"] and check["cloud"] == "matches"
-    forge(tmp_path / "data" / "smartlic.db")
+    forge(tmp_path / "data" / "smartlic.db", run.json("audit")["entries"])
 
     assert run.json("audit")["entries"][2]["actor"] == "someone else (cli)"
     assert run.json("audit")["entries"][-1]["seq"] == check["entries"] - 2
@@ -111,7 +102,7 @@ def test_a_rewritten_history_fails_verify_once_a_head_was_anchored(run: Cli, tmp
 
 def test_a_forgery_without_the_key_fails_locally(run: Cli, tmp_path: Path) -> None:
     twelve_entries_and_a_sync(run)
-    forge(tmp_path / "data" / "smartlic.db", resign=False)
+    forge(tmp_path / "data" / "smartlic.db", run.json("audit")["entries"], resign=False)
     check = run.json("audit", "verify", code=1)
     assert check["cloud"] == "not checked" and "rewritten" in check["message"]
 
