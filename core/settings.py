@@ -21,6 +21,7 @@ import os
 import re
 import tomllib
 import typing
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -165,7 +166,7 @@ class _BoundedTomlSource(TomlConfigSettingsSource):
     """
 
     @classmethod
-    def _existing_files(cls, paths: Any) -> list[Path]:
+    def _existing_files(cls, paths: Any) -> list[Path | Traversable]:
         candidates = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths or [])
         return [Path(p).expanduser() for p in candidates if os.path.lexists(Path(p).expanduser())]
 
@@ -216,8 +217,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        reason = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"Invalid setting {_setting_name(first['loc'])}: {reason}.") from exc
+        why = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"Invalid setting {_setting_name(first['loc'])}: {why}.") from exc
     except FileError as exc:
         raise ConfigError(f"Invalid setting {ENV_PREFIX}CONFIG: {exc.message}") from exc
     except tomllib.TOMLDecodeError as exc:
