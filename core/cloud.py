@@ -22,6 +22,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
+from core.audit_head import AuditHead, AuditHeadAnchor
 from core.crashpoints import crashpoint
 from core.errors import (
     CloudUnreachable,
@@ -191,6 +192,27 @@ class CloudClient:
             device=install_code,
         )
 
+    async def audit_head(self, install_code: str) -> AuditHead | None:
+        """The audit head the cloud anchors for ``install_code``; None when it holds none yet."""
+        try:
+            return await self._call(
+                "GET", f"/devices/{install_code}/audit-head", AuditHead, device=install_code
+            )
+        except NotFound as exc:
+            if exc.code != "no_audit_head":
+                raise
+            return None
+
+    async def anchor_audit_head(self, head: AuditHead, held_hash: str | None) -> AuditHead:
+        """Have the cloud keep ``head``; ``held_hash`` is the local hash at the count it holds."""
+        return await self._call(
+            "PUT",
+            f"/devices/{head.install_code}/audit-head",
+            AuditHead,
+            json=AuditHeadAnchor(head=head, held_hash=held_hash).model_dump(mode="json"),
+            device=head.install_code,
+        )
+
     async def demo_info(self) -> DemoInfo:
         return await self._call("GET", "/demo", DemoInfo)
 
@@ -235,7 +257,8 @@ class CloudClient:
                     continue
                 log.warning("cloud %s %s failed: %s", method, path, type(exc).__name__)
                 raise CloudUnreachable(
-                    f"Cannot reach the license cloud at {self.base_url} ({_transport_reason(exc)}).",
+                    f"Cannot reach the license cloud at {self.base_url} "
+                    f"({_transport_reason(exc, self.base_url)}).",
                     hint=CHECK_CLOUD,
                 ) from exc
             if response.status_code in RETRY_STATUSES and retryable and attempt < self._retries:
@@ -291,14 +314,51 @@ async def _read_capped(response: httpx.Response) -> None:
     response._content = b"".join(chunks)  # what Response.aread() does, with the cap on the way
 
 
-def _transport_reason(exc: Exception) -> str:
+def _transport_reason(exc: Exception, base_url: str) -> str:
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):
         return "no answer in time"
+    tls = _tls_reason(exc, base_url)
+    if tls:
+        return tls
     if isinstance(exc, httpx.ConnectError):
         return "connection refused or no route"
     return "the connection dropped"
+
+
+# What OpenSSL says when the bytes that came back are not TLS at all (a plain HTTP server).
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")
+
+
+def _tls_reason(exc: BaseException, base_url: str) -> str | None:
+    """A TLS mismatch in words: https:// to a plain HTTP server, http:// to a TLS one, a bad certificate.
+
+    httpx wraps the ssl error (ConnectError <- httpcore.ConnectError <- ssl.SSLError), so the
+    causes are walked; they are looked at, never shown.
+    """
+    import ssl
+
+    import httpx
+
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 8:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"its TLS certificate cannot be verified: {cause.verify_message or 'rejected'}"
+        if isinstance(cause, ssl.SSLError):
+            text = str(cause).upper()
+            if any(marker in text for marker in _NOT_TLS):
+                return "the server is not speaking TLS (https) — check the URL's scheme"
+            return "the TLS handshake failed"
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    # The reverse: a TLS server sends an alert record, or just hangs up, when spoken to in plain
+    # HTTP; httpx keeps neither the bytes nor a reason, so this is a likely cause, not a certainty.
+    if base_url.startswith("http://") and isinstance(exc, httpx.RemoteProtocolError):
+        return "the server did not answer in plain HTTP; if it speaks TLS (https), check the URL's scheme"
+    if base_url.startswith("http://") and isinstance(exc, httpx.ReadError):
+        return "the connection dropped; if the cloud speaks TLS (https), check the URL's scheme"
+    return None
 
 
 def _parse(response: httpx.Response, model: type[Model]) -> Model:

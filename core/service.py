@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from core.notify.inputs import parse_addresses, parse_thresholds
-from core.usecases import local, notify, offline_activation, online, plans, reads, status
+from core.usecases import audit_anchor, local, notify, offline_activation, online, plans, reads, status
 from core.usecases.context import Context, Progress, default_actor, quiet
 
 if TYPE_CHECKING:
@@ -208,8 +208,12 @@ class LicenseService:
         return status.status(self.context)
 
     def audit_verify(self) -> AuditCheck:
-        """Check the hash chain of the audit log; names the first deleted, edited or moved entry."""
+        """Check the hash chain of the audit log and its signed head, locally; names the first bad entry."""
         return status.audit_verify(self.context)
+
+    async def audit_verify_with_cloud(self) -> AuditCheck:
+        """``audit_verify``, then against the head the cloud anchored (said when it is unreachable)."""
+        return await audit_anchor.verify_with_cloud(self.context, status.audit_verify(self.context))
 
     def diagnostics(self, path: Path, settings: Settings, force: bool = False) -> Path:
         """Write a support bundle (JSON, no secrets; mode 0600) to ``path``."""

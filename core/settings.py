@@ -21,6 +21,7 @@ import os
 import re
 import tomllib
 import typing
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,10 +35,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from core.errors import ConfigError
+from core.errors import ConfigError, FileError
 from core.notify.config import NotificationSettings
 from core.notify.inputs import checked_http_url
 from core.paths import default_config_file, default_data_dir, embedded_cloud_dir
+from core.safe_files import SETTINGS_LIMIT, read_text
 
 ENV_PREFIX = "SMARTLIC_"
 NESTED_DELIMITER = "__"
@@ -101,6 +103,22 @@ class Settings(BaseSettings):
         url = checked_http_url(value)
         return url.rstrip("/") if url else None
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _named_dir(cls, value: Any) -> Any:
+        # Path("") is the current directory: an empty variable must not put the store wherever
+        # smartlic happens to be started.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a directory, not be empty")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _not_a_file(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} exists and is not a directory")
+        return value
+
     @property
     def store_path(self) -> Path:
         return self.data_dir / "smartlic.db"
@@ -139,13 +157,26 @@ class _EnvSource(EnvSettingsSource):
             ) from exc
 
 
+class _BoundedTomlSource(TomlConfigSettingsSource):
+    """The file source, reading through the bounded reader (core.safe_files).
+
+    pydantic-settings would open the file itself: /dev/zero read until memory ran out, and a FIFO
+    blocked. Here a named file that exists but is not a regular one is read too, so that the
+    reader refuses it in words instead of the source skipping it without one.
+    """
+
+    @classmethod
+    def _existing_files(cls, paths: Any) -> list[Path | Traversable]:
+        candidates = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths or [])
+        return [Path(p).expanduser() for p in candidates if os.path.lexists(Path(p).expanduser())]
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        return tomllib.loads(read_text(Path(file_path), limit=SETTINGS_LIMIT, what="settings file"))
+
+
 def _toml_source(settings_cls: type[BaseSettings]) -> TomlConfigSettingsSource:
     """The file source; it reads the file at once, so read errors leave here as themselves."""
-    path = config_file()
-    if path.exists() and not path.is_file():
-        # The source would skip it without a word; a folder named as the file is a mistake to report.
-        raise ConfigError(f"The settings file {path} cannot be read: it is not a regular file.")
-    return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    return _BoundedTomlSource(settings_cls, toml_file=config_file())
 
 
 def _setting_name(loc: tuple[Any, ...]) -> str:
@@ -186,7 +217,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ConfigError(f"Invalid setting {_setting_name(first['loc'])}: {first['msg']}.") from exc
+        why = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"Invalid setting {_setting_name(first['loc'])}: {why}.") from exc
+    except FileError as exc:
+        raise ConfigError(f"Invalid setting {ENV_PREFIX}CONFIG: {exc.message}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The settings file {config_file()} is not valid TOML: {exc}.") from exc
     except (OSError, UnicodeDecodeError) as exc:

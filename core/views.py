@@ -126,6 +126,10 @@ class SyncReport(Frozen):
     removed: list[UUID] = []
     returned: list[UUID] = []
     skipped: dict[str, str] = Field(default_factory=dict, description="segment -> why it was not synced")
+    audit_anchored: int | None = Field(
+        default=None, description="The audit entry count the cloud now anchors (None: not anchored)"
+    )
+    audit_warning: str | None = Field(default=None, description="Why the audit head was not anchored")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -155,6 +159,8 @@ class AuditCheck(Frozen):
     entries: int
     first_bad_seq: int | None = None
     message: str
+    signed_entries: int | None = Field(default=None, description="The entry count of the signed head")
+    cloud: Literal["not checked", "matches", "none anchored", "unreachable", "differs"] = "not checked"
 
 
 class TrustedKey(Frozen):

@@ -222,6 +222,8 @@ async def _sync(service: LicenseService, args: argparse.Namespace) -> int:
         )
         for name, why in report.skipped.items():
             say(f"skipped    {name}: {why}")
+        if report.audit_warning:
+            say(f"WARNING    {report.audit_warning}")
     return 0
 
 
@@ -323,7 +325,7 @@ async def _add_license(service: LicenseService, args: argparse.Namespace) -> int
 @command("audit")
 async def _audit(service: LicenseService, args: argparse.Namespace) -> int:
     if args.action == "verify":
-        check = service.audit_verify()
+        check = await service.audit_verify_with_cloud()
         if args.json:
             emit_json(check)
         else:

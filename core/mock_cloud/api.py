@@ -57,7 +57,7 @@ class PublicKey(BaseModel):
     pem: str
 
 
-def _context(request: Request) -> CloudContext:
+def cloud_context(request: Request) -> CloudContext:
     context: CloudContext = request.app.state.cloud
     return context
 
@@ -98,7 +98,7 @@ def _batch_call(
     """An activate or transfer call: validated, keyed, and applied once in one transaction."""
     customer, code = _customer_id(customer_id), _install_code(install_code)
     key = f"device:{customer}:{code}:{check_key(idempotency_key)}"
-    context = _context(request)
+    context = cloud_context(request)
     req_hash = request_hash(
         "POST", f"/customers/{customer}/installs/{code}/{verb}", batch.model_dump(mode="json")
     )
@@ -116,16 +116,16 @@ def router() -> APIRouter:
 
     @api.get("/health")
     def health(request: Request) -> Health:
-        return Health(time=_context(request).clock())
+        return Health(time=cloud_context(request).clock())
 
     @api.get("/public-key")
     def public_key(request: Request) -> PublicKey:
-        signer = _context(request).signer
+        signer = cloud_context(request).signer
         return PublicKey(key_id=signer.key_id, pem=signer.public_pem().decode())
 
     @api.get("/demo")
     def demo(request: Request) -> DemoInfo:
-        context = _context(request)
+        context = cloud_context(request)
         return DemoInfo(customer_id=context.demo_customer_id, partner_name=context.partner_name)
 
     @api.get("/customers/{customer_id}/licenses", response_model=CloudLicensePage, responses=device)
@@ -151,7 +151,7 @@ def router() -> APIRouter:
         """
         customer = _customer_id(customer_id)
         code = None if install_code is None else _install_code(install_code)
-        with _context(request).db.read() as tx:
+        with cloud_context(request).db.read() as tx:
             _require_customer(tx, customer)
             page = tx.available_page(customer, for_install_code=code, offset=offset, limit=limit, after=after)
         next_offset = offset + len(page.rows) if page.more else None
@@ -172,7 +172,7 @@ def router() -> APIRouter:
         _signed_by: SignedBy,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        context = _context(request)
+        context = cloud_context(request)
 
         def effect(tx: Tx, customer: UUID, code: str) -> BaseModel:
             return licensing.activate(tx, context.signer, customer, code, batch.license_ids, context.clock())
@@ -192,7 +192,7 @@ def router() -> APIRouter:
         _signed_by: SignedBy,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        context = _context(request)
+        context = cloud_context(request)
 
         def effect(tx: Tx, customer: UUID, code: str) -> BaseModel:
             return licensing.transfer(tx, customer, code, batch.license_ids, context.clock())
@@ -205,7 +205,7 @@ def router() -> APIRouter:
     ) -> InstallView:
         """Fresh documents of every license the cloud holds as active on the install code."""
         customer, code = _customer_id(customer_id), _install_code(install_code)
-        context = _context(request)
+        context = cloud_context(request)
         with context.db.read() as tx:
             _require_customer(tx, customer)
             documents = licensing.install_documents(tx, context.signer, customer, code, context.clock())

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from core.clock import utc_now
 from core.mock_cloud.api import CloudContext, router
+from core.mock_cloud.audit_api import audit_router
 from core.mock_cloud.datadir import KEY_FILE, PUBLIC_KEY_FILE, open_data_dir
 from core.mock_cloud.faults import FaultMiddleware, Faults, FaultState, admin_router
 from core.mock_cloud.limits import BodyLimitMiddleware
@@ -55,6 +56,7 @@ def create_app(
     )
     install_problem_handlers(app)
     app.include_router(router())
+    app.include_router(audit_router())
     app.include_router(partner_router())
     app.include_router(portal_router())
     if admin:

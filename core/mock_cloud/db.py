@@ -25,9 +25,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from core import sqlite_file
+from core.audit_head import AuditHead
 from core.models import LicenseKind, LicenseTerms
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_FILE = "cloud.db"
 BUSY_TIMEOUT_MS = 5_000
 
@@ -110,6 +111,14 @@ _MIGRATIONS: list[str] = [
         stored_at REAL NOT NULL
     );
     CREATE INDEX idempotency_by_time ON idempotency_times(stored_at);
+    """,
+    # 4 -> 5: the newest signed audit head per install code (core.audit_head), the anchor that a
+    # controller's rewritten history is checked against.
+    """
+    CREATE TABLE audit_heads (
+        install_code TEXT PRIMARY KEY,
+        head_json    TEXT NOT NULL
+    );
     """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
@@ -457,6 +466,18 @@ class Tx:
             "INSERT OR REPLACE INTO device_keys (install_code, key_id, public_key_pem, registered_on) "
             "VALUES (?, ?, ?, ?)",
             (key.install_code, key.key_id, key.public_key_pem, key.registered_on.isoformat()),
+        )
+
+    def audit_head(self, install_code: str) -> AuditHead | None:
+        row = self._conn.execute(
+            "SELECT head_json FROM audit_heads WHERE install_code = ?", (install_code,)
+        ).fetchone()
+        return None if row is None else AuditHead.model_validate_json(row[0])
+
+    def set_audit_head(self, head: AuditHead) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO audit_heads (install_code, head_json) VALUES (?, ?)",
+            (head.install_code, head.model_dump_json()),
         )
 
     def installed_count(self, install_code: str) -> int:

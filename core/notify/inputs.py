@@ -4,6 +4,7 @@ settings, the store's overrides and the TUI as the user types."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 _SEPARATORS = re.compile(r"[,;\s]+")
@@ -49,9 +50,24 @@ def parse_thresholds(text: str) -> list[int]:
 
 
 def checked_http_url(value: str | None) -> str | None:
-    """``value`` when it is an http(s) URL, None when empty; ValueError otherwise (for validators)."""
+    """``value`` when it is an http(s) URL, None when empty; ValueError otherwise (for validators).
+
+    Checked whole (scheme, host, port 1-65535), so that a URL httpx cannot use is refused with
+    the setting's name at start-up, not as an unexpected error at the first request.
+    """
     if value in (None, ""):
         return None
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a port not a number
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValueError("names no host (e.g. https://cloud.example.net)")
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"has port {port}; a port is 1 to 65535")
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        raise ValueError("contains spaces or control characters")
     return value

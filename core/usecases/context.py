@@ -25,6 +25,7 @@ from core.models import (
 )
 from core.signing import TrustStore
 from core.store import Store, Tx
+from core.usecases.audit_anchor import sign_new_head
 
 Progress = Callable[[str, float], None]
 TRUSTED_TIME_KEY = "trusted_time"
@@ -112,7 +113,7 @@ class Context:
 
     def audit(self, tx: Tx, operation: str, install_code: str | None, detail: dict, result: str) -> None:
         raise_trusted_time(tx, self.clock())
-        tx.audit(
+        entry = tx.audit(
             actor=self.actor,
             operation=operation,
             install_code=install_code,
@@ -120,6 +121,7 @@ class Context:
             result=result,
             at=self.clock(),
         )
+        sign_new_head(tx, entry)
 
 
 def grant_for(payload: dict, seg: SegmentController) -> LicenseGrant:

@@ -21,7 +21,7 @@ from core.models import (
     SignedDocument,
     TransferOutcome,
 )
-from core.usecases import reads
+from core.usecases import audit_anchor, reads
 from core.usecases.context import (
     Context,
     Progress,
@@ -201,6 +201,7 @@ async def sync(ctx: Context, progress: Progress = quiet) -> SyncReport:
         adopted, removed = await _reconcile(ctx, seg)
         report.adopted.extend(adopted)
         report.removed.extend(removed)
+    report = await audit_anchor.anchor_after_sync(ctx, report)
     progress("Done", 1.0)
     return report
 

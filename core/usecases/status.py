@@ -15,7 +15,7 @@ from core.models import (
     SegmentController,
     StatusLevel,
 )
-from core.usecases import reads
+from core.usecases import audit_anchor, reads
 from core.usecases.context import Context
 from core.views import (
     AuditCheck,
@@ -125,17 +125,30 @@ def shortfall_notice(summary: SegmentSummary) -> Notice | None:
 
 
 def audit_verify(ctx: Context) -> AuditCheck:
-    """Check the hash chain of the audit log; names the first deleted, edited or moved entry."""
+    """Check the hash chain of the audit log and its signed head (local only: see audit_anchor).
+
+    Names the first deleted, edited or moved entry."""
     with ctx.store.read() as tx:
         entries = tx.audit_entries()
         head = tx.audit_head()
+        signed_entries, problem = audit_anchor.head_problem(tx, entries)
     bad = verify_audit_chain(entries)
     if bad is None and head is not None and (not entries or entries[-1].seq < head[0]):
         bad = (entries[-1].seq + 1) if entries else 1
     if bad is None and head is not None and entries and entries[-1].hash != head[1]:
         bad = entries[-1].seq
+    if bad is None and problem is not None:
+        return AuditCheck(
+            ok=False, entries=len(entries), first_bad_seq=signed_entries, message=problem, signed_entries=None
+        )
     if bad is None:
-        return AuditCheck(ok=True, entries=len(entries), message=f"All {len(entries)} entries verify.")
+        signed = "" if signed_entries else " (none is signed yet: the next change signs the head)"
+        return AuditCheck(
+            ok=True,
+            entries=len(entries),
+            message=f"All {len(entries)} entries verify{signed}.",
+            signed_entries=signed_entries,
+        )
     return AuditCheck(
         ok=False,
         entries=len(entries),

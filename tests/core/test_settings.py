@@ -139,7 +139,7 @@ def test_a_table_that_is_not_json_names_the_setting(monkeypatch) -> None:
 
 def test_a_folder_named_as_the_settings_file_is_one_clear_error(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("SMARTLIC_CONFIG", str(tmp_path))
-    with pytest.raises(ConfigError, match="not a regular file") as info:
+    with pytest.raises(ConfigError, match="is a folder, not a settings file") as info:
         load_settings()
     assert info.value.exit_code == 2
 

@@ -1,9 +1,9 @@
 """Signing raw HTTP calls to the mock cloud's device endpoints, as a segment controller does.
 
 ``DeviceAuth`` is an ``httpx.Auth``: every device request is signed (core.request_signature) with
-the key of the install code it names (in the path ``/installs/{code}/`` or the ``install_code``
-query; a listing that names none is signed as ``default``), one key per install code, made on
-first use. Requests already carrying a Signature are left alone.
+the key of the install code it names (in the path ``/installs/{code}/`` or ``/devices/{code}/``,
+or the ``install_code`` query; a listing that names none is signed as ``default``), one key per
+install code, made on first use. Requests already carrying a Signature are left alone.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from core.request_signature import signed_headers
 from core.rules import is_install_code
 from core.signing import Signer
 
-_INSTALL_IN_PATH = re.compile(r"/installs/([^/]+)/")
+_INSTALL_IN_PATH = re.compile(r"/(?:installs|devices)/([^/]+)/")
 _DEVICE_LISTING = re.compile(r"^/api/v1/customers/[^/]+/licenses$")
 
 
