@@ -95,24 +95,7 @@ def startup_bare(size: tuple[int, int], first_key: bool = False) -> None:
         drift = Drift().start()
         painted = _paint_probe(app, lambda: True)
         async with app.run_test(size=size) as pilot:
-            while painted[0] is None:
-                await pilot.pause(0.005)
-            stall = drift.stop()
-            if first_key:
-                painted[0] = None
-                app._paint_ready = lambda: app.screen.id == "second"  # type: ignore[attr-defined]
-                await pilot.press("c")
-                while painted[0] is None:
-                    await pilot.pause(0.005)
-            print("READY", flush=True)
-            emit(
-                {
-                    "painted": painted[0] - T0,
-                    "stall": stall,
-                    "rss_mb": rss_mb(),
-                    "modules": sorted(_heavy_modules()),
-                }
-            )
+            await _ready(app, pilot, painted, drift, "second" if first_key else None)
 
     asyncio.run(main())
 
@@ -143,24 +126,7 @@ def startup_ours(data_dir: str, size: tuple[int, int], first_key: bool = False) 
         drift = Drift().start()
         painted = _paint_probe(app, home_has_rows)
         async with app.run_test(size=size) as pilot:
-            while painted[0] is None:
-                await pilot.pause(0.005)
-            stall = drift.stop()
-            if first_key:
-                painted[0] = None
-                app._paint_ready = lambda: app.screen.id == "customer-accounts"  # type: ignore[attr-defined]
-                await pilot.press("c")
-                while painted[0] is None:
-                    await pilot.pause(0.005)
-            print("READY", flush=True)
-            emit(
-                {
-                    "painted": painted[0] - T0,
-                    "stall": stall,
-                    "rss_mb": rss_mb(),
-                    "modules": sorted(_heavy_modules()),
-                }
-            )
+            await _ready(app, pilot, painted, drift, "customer-accounts" if first_key else None)
         await service.aclose()
 
     asyncio.run(main())
@@ -183,6 +149,24 @@ HEAVY = (
 
 def _heavy_modules() -> set[str]:
     return {name for name in HEAVY if name in sys.modules}
+
+
+async def _ready(app, pilot, painted: list, drift: Drift, key_screen: str | None) -> None:
+    """Wait for the first paint; with ``key_screen``, then press ``c`` and wait until that screen
+    is painted. Prints READY (the parent's clock stops there), then the JSON line."""
+    while painted[0] is None:
+        await pilot.pause(0.005)
+    stall = drift.stop()
+    if key_screen is not None:
+        painted[0] = None
+        app._paint_ready = lambda: app.screen.id == key_screen
+        await pilot.press("c")
+        while painted[0] is None:
+            await pilot.pause(0.005)
+    print("READY", flush=True)
+    emit(
+        {"painted": painted[0] - T0, "stall": stall, "rss_mb": rss_mb(), "modules": sorted(_heavy_modules())}
+    )
 
 
 def _paint_probe(app, ready) -> list:
