@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         nargs="*",
         default=None,
-        choices=["startup", "lists", "wire", "store", "terminal"],
+        choices=["startup", "lists", "stalls", "wire", "store", "terminal", "cli"],
         help="run only these sections",
     )
     args = parser.parse_args(argv)
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "store_licenses": 20 if smoke else 500,
         "store_devices": 400 if smoke else 20_000,
     }
-    sections = args.only or ["startup", "lists", "wire", "store", "terminal"]
+    sections = args.only or ["startup", "lists", "stalls", "wire", "store", "terminal", "cli"]
     report = Report()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="smartlic-bench-") as tmp:
@@ -71,8 +71,16 @@ def main(argv: list[str] | None = None) -> int:
                 from bench.store import store_bench
 
                 store_bench(work, runs, report, scale["store_licenses"], scale["store_devices"])
+            elif section == "stalls":
+                from bench.stalls import stall_rows
+
+                stall_rows(work, runs, report, scale["store_licenses"], scale["store_devices"], SIZE)
             elif section == "terminal":
                 terminal(small, min(runs, 3), report)
+            elif section == "cli":
+                from bench.cli import cli_rows
+
+                cli_rows(small, runs, report)
     report.notes.append(
         f"bench: {time.perf_counter() - started:.0f} s in all, {runs} runs per figure"
         " (median ±half the range)"
@@ -110,13 +118,29 @@ def _startup_once(args: list[str]) -> float:
 def startup(data_dir: Path, runs: int, report: Report) -> None:
     import json
 
-    bare, ours = Sample([]), Sample([])
+    from bench.stalls import add_stall_row
+
+    bare, ours, bare_key, ours_key, stall = (Sample([]) for _ in range(5))
     _startup_once(["startup-ours", str(data_dir), SIZE])  # warm the file cache and the store
     for _ in range(runs):
         bare.values.append(_startup_once(["startup-bare", SIZE]))
         ours.values.append(_startup_once(["startup-ours", str(data_dir), SIZE]))
+        stall.values.append(json.loads(_startup_once.last)["stall"])  # type: ignore[attr-defined]
     loaded = json.loads(_startup_once.last)["modules"]  # type: ignore[attr-defined]
+    for _ in range(runs):
+        bare_key.values.append(_startup_once(["firstkey-bare", SIZE]))
+        ours_key.values.append(_startup_once(["firstkey-ours", str(data_dir), SIZE]))
     report.rows.append(ratio_row("start-up: process start -> Manage Licenses painted", bare, ours, 1.3))
+    report.rows.append(
+        ratio_row(
+            "first key handled: process start -> c shows Manage Customer Accounts (bare: a key pushes"
+            " a screen)",
+            bare_key,
+            ours_key,
+            1.3,
+        )
+    )
+    add_stall_row(report, "the first paint", stall)
     report.notes.append(
         "start-up: heavy modules loaded before first paint: " + (", ".join(loaded) if loaded else "none")
     )
@@ -194,6 +218,9 @@ def lists(small: Path, large: Path, install_code: str, runs: int, scale: dict, r
         else:
             report.rows.append(Row(f"{label}: filter by typing", "-", "no filter", None, None, passed=False))
         if screen == "download":
+            from bench.stalls import add_stall_row
+
+            add_stall_row(report, f"opening Download for {count:,} licenses", sample(our_runs, "stall"))
             last = Sample([r["last_page"] for r in our_runs if r.get("last_page") is not None])
             first = sample(our_runs, "first_paint")
             pages = our_runs[-1]["pages"]

@@ -24,35 +24,85 @@ def emit(result: dict) -> None:
     print(json.dumps(result), flush=True)
 
 
+class Drift:
+    """The event loop's longest stall: how late a 10 ms timer running in the loop wakes up.
+
+    A plain asyncio task, so it sees whatever blocks the loop (Textual's message pumps share it).
+    ``reset()`` starts a new phase; ``worst`` is the longest lateness since then, in seconds.
+    """
+
+    PERIOD = 0.01
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._phase = 0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> Drift:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def reset(self) -> None:
+        self.worst = 0.0
+        self._phase += 1  # the wait under way began before: it belongs to the phase before
+
+    async def _run(self) -> None:
+        while True:
+            before, phase = time.perf_counter(), self._phase
+            await asyncio.sleep(self.PERIOD)
+            if phase == self._phase:
+                self.worst = max(self.worst, time.perf_counter() - before - self.PERIOD)
+
+    def stop(self) -> float:
+        if self._task is not None:
+            self._task.cancel()
+        return self.worst
+
+
 # --- start-up ----------------------------------------------------------------------------------
 
 
-def startup_bare(size: tuple[int, int]) -> None:
-    """The baseline: a bare Textual app (Header, an empty DataTable, Footer) painted under run_test."""
+def startup_bare(size: tuple[int, int], first_key: bool = False) -> None:
+    """The baseline: a bare Textual app (Header, an empty DataTable, Footer) painted under run_test.
+
+    ``first_key``: READY once a key (``c``) has pushed a second screen (Header, DataTable, Footer)
+    and it is painted, the bare app's equivalent of Manage Customer Accounts.
+    """
     from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.screen import Screen
     from textual.widgets import DataTable, Footer, Header
 
-    class Bare(App):
+    class Second(Screen):
         def compose(self) -> ComposeResult:
             yield Header()
             yield DataTable()
             yield Footer()
 
+    class Bare(App):
+        BINDINGS = [Binding("c", "second", "Second")]
+
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def action_second(self) -> None:
+            self.push_screen(Second(id="second"))
+
     async def main() -> None:
         app = Bare()
+        drift = Drift().start()
         painted = _paint_probe(app, lambda: True)
         async with app.run_test(size=size) as pilot:
-            while painted[0] is None:
-                await pilot.pause(0.005)
-            print("READY", flush=True)
-            emit({"painted": painted[0] - T0, "rss_mb": rss_mb(), "modules": sorted(_heavy_modules())})
+            await _ready(app, pilot, painted, drift, "second" if first_key else None)
 
     asyncio.run(main())
 
 
-def startup_ours(data_dir: str, size: tuple[int, int]) -> None:
+def startup_ours(data_dir: str, size: tuple[int, int], first_key: bool = False) -> None:
     """smartlic as `smartlic` starts it (parser, settings, logging, service, app) until Manage
-    Licenses is painted with its rows."""
+    Licenses is painted with its rows; ``first_key``: until ``c`` shows Manage Customer Accounts."""
     import os
 
     os.environ["SMARTLIC_DATA_DIR"] = data_dir
@@ -73,12 +123,10 @@ def startup_ours(data_dir: str, size: tuple[int, int]) -> None:
         return app.screen.id == "manage-licenses" and table.row_count > 0
 
     async def main() -> None:
+        drift = Drift().start()
         painted = _paint_probe(app, home_has_rows)
         async with app.run_test(size=size) as pilot:
-            while painted[0] is None:
-                await pilot.pause(0.005)
-            print("READY", flush=True)
-            emit({"painted": painted[0] - T0, "rss_mb": rss_mb(), "modules": sorted(_heavy_modules())})
+            await _ready(app, pilot, painted, drift, "customer-accounts" if first_key else None)
         await service.aclose()
 
     asyncio.run(main())
@@ -103,16 +151,35 @@ def _heavy_modules() -> set[str]:
     return {name for name in HEAVY if name in sys.modules}
 
 
+async def _ready(app, pilot, painted: list, drift: Drift, key_screen: str | None) -> None:
+    """Wait for the first paint; with ``key_screen``, then press ``c`` and wait until that screen
+    is painted. Prints READY (the parent's clock stops there), then the JSON line."""
+    while painted[0] is None:
+        await pilot.pause(0.005)
+    stall = drift.stop()
+    if key_screen is not None:
+        painted[0] = None
+        app._paint_ready = lambda: app.screen.id == key_screen
+        await pilot.press("c")
+        while painted[0] is None:
+            await pilot.pause(0.005)
+    print("READY", flush=True)
+    emit(
+        {"painted": painted[0] - T0, "stall": stall, "rss_mb": rss_mb(), "modules": sorted(_heavy_modules())}
+    )
+
+
 def _paint_probe(app, ready) -> list:
     """Wrap ``app._display``: records the time of the first paint after ``ready()`` holds."""
     painted: list = [None]
     real = app._display
+    app._paint_ready = ready  # replaceable: the next thing to wait for (the first key's screen)
 
     def display(screen, renderable) -> None:
         real(screen, renderable)
         if painted[0] is None and renderable is not None:
             try:
-                ok = ready()
+                ok = app._paint_ready()
             except Exception:
                 ok = False
             if ok:
@@ -160,16 +227,19 @@ def lists(
 
     async def main() -> dict:
         painted = _paint_probe(app, lambda: rows() > 0)
+        drift = Drift().start()
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
             painted[0] = None
             start = time.perf_counter()
+            drift.reset()
             app.push_screen(
                 DownloadScreen(install_code) if screen_name == "download" else DevicesScreen(install_code)
             )
             while rows() < expected:
                 await pilot.pause(0.002)
             loaded = time.perf_counter() - start
+            stall = drift.stop()
             await pilot.pause()
             first_paint = painted[0] - start
             table().focus()
@@ -204,6 +274,7 @@ def lists(
             return {
                 "first_paint": first_paint,
                 "loaded": loaded,
+                "stall": stall,
                 "pages": len(pages),
                 "first_page": (pages[0] - start) if pages else None,
                 "last_page": (pages[-1] - start) if pages else None,
@@ -335,6 +406,18 @@ def main(argv: list[str]) -> None:
         startup_bare(_size(args[0]))
     elif mode == "startup-ours":
         startup_ours(args[0], _size(args[1]))
+    elif mode == "firstkey-bare":
+        startup_bare(_size(args[0]), first_key=True)
+    elif mode == "firstkey-ours":
+        startup_ours(args[0], _size(args[1]), first_key=True)
+    elif mode == "stalls":
+        from bench.stalls import stalls
+
+        emit(stalls(Path(args[0]), args[1], _size(args[2])))
+    elif mode == "writer":
+        from bench.stalls import writer
+
+        writer(Path(args[0]), float(args[1]))
     elif mode == "lists":
         lists(args[0], args[1], args[2], int(args[3]), _size(args[4]), int(args[5]))
     elif mode == "terminal":

@@ -10,6 +10,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = [
     "start-up: process start -> Manage Licenses painted",
+    "first key handled: process start -> c shows Manage Customer Accounts",
+    "stall: longest event-loop stall during the first paint",
+    "stall: longest event-loop stall during opening Download for 250 licenses",
+    "stall: longest event-loop stall during ACTIVATE of",
+    "stall: longest event-loop stall during provisioning",
+    "stall: longest event-loop stall during a refresh of Manage Licenses, two sessions writing",
+    "stall: longest event-loop stall during Transfer to Cloud of",
+    "cli: smartlic status --json",
+    "cli: smartlic licenses --json",
     "download: 250 licenses vs 100: first paint",
     "download: 250 licenses vs 100: CPU per key",
     "download: 250 licenses vs 100: peak RSS",

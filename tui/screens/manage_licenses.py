@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from rich.console import Console
@@ -13,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
-from textual.widgets import Button, DataTable, ProgressBar, Static
+from textual.widgets import Button, DataTable, Static
 
 from core.errors import ChangedMeanwhile
 from core.models import LicenseKind, SegmentController, StatusLevel
@@ -26,6 +27,9 @@ from tui.widgets.edit import CellEditor
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.message import MessageModal
 from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, prose, short_id, status_text
+
+if TYPE_CHECKING:
+    from textual.widgets import ProgressBar
 
 COLUMNS = [
     ColumnSpec("segment", "Segment Controller", least=13, short_label="Segment"),
@@ -208,6 +212,9 @@ class ManageLicensesScreen(ServiceScreen):
         self.rows: dict[str, LicenseRow] = {}
         self.notices: list[Notice] = []
         self.widths: dict[str, int] = {}
+        self._progress_row: Horizontal | None = None
+        self._progress_label: Static | None = None
+        self._progress_bar: ProgressBar | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(title_text("Manage Licenses"), classes="screen-title")
@@ -217,9 +224,7 @@ class ManageLicensesScreen(ServiceScreen):
         yield Static(id="empty", classes="empty")
         yield Static(id="detail", classes="detail")
         yield Static(id="status", classes="status")
-        with Horizontal(id="progress-row", classes="progress-row"):
-            yield Static(id="progress-label")
-            yield ProgressBar(total=100, show_eta=False, id="progress")
+        # The progress row is mounted by the first transfer or sync (_progress): off the first frame.
         with Grid(id="actions", classes="actions"):
             for spec in [*HOME_ACTIONS, CLOSE]:
                 yield Button(f"{spec.title} ({spec.key})", id=f"do-{spec.id}", compact=True)
@@ -227,7 +232,6 @@ class ManageLicensesScreen(ServiceScreen):
 
     def on_mount(self) -> None:
         # No refresh_data() here: ScreenResume follows Mount on the first push and reads the service.
-        self.query_one("#progress-row").display = False
         self._label_buttons()
         self.query_one(DataTable).focus()
 
@@ -645,12 +649,22 @@ class ManageLicensesScreen(ServiceScreen):
         )
 
     def _progress(self, shown: bool) -> None:
-        row = self.query_one("#progress-row")
-        row.display = shown
+        if self._progress_row is None:
+            if not shown:
+                return
+            from textual.widgets import ProgressBar
+
+            self._progress_label = Static(id="progress-label")
+            self._progress_bar = ProgressBar(total=100, show_eta=False, id="progress")
+            self._progress_row = Horizontal(
+                self._progress_label, self._progress_bar, id="progress-row", classes="progress-row"
+            )
+            self.mount(self._progress_row, before="#actions")
+        self._progress_row.display = shown
         if shown:
-            self.query_one(ProgressBar).update(progress=0)
-            self.query_one("#progress-label", Static).update("Starting…")
+            self._on_progress("Starting…", 0)
 
     def _on_progress(self, message: str, fraction: float) -> None:
-        self.query_one(ProgressBar).update(progress=round(fraction * 100))
-        self.query_one("#progress-label", Static).update(plain(message))
+        if self._progress_bar is not None and self._progress_label is not None:
+            self._progress_bar.update(progress=round(fraction * 100))
+            self._progress_label.update(plain(message))
