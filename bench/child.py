@@ -62,6 +62,8 @@ def startup_ours(data_dir: str, size: tuple[int, int]) -> None:
     assert args.command is None
     settings = cli.load_settings()
     cli._setup_logging(settings)
+    from textual.widgets import DataTable
+
     from core.wiring import build_service
     from tui.app import SmartlicApp
 
@@ -69,7 +71,7 @@ def startup_ours(data_dir: str, size: tuple[int, int]) -> None:
     app = SmartlicApp(service, settings)
 
     def home_has_rows() -> bool:
-        table = app.screen.query_one("#licenses")
+        table = app.screen.query_one("#licenses", DataTable)
         return app.screen.id == "manage-licenses" and table.row_count > 0
 
     async def main() -> None:
