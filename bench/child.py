@@ -112,6 +112,8 @@ def startup_ours(data_dir: str, size: tuple[int, int], first_key: bool = False) 
     assert args.command is None
     settings = cli.load_settings()
     cli._setup_logging(settings)
+    from textual.widgets import DataTable
+
     from core.wiring import build_service
     from tui.app import SmartlicApp
 
@@ -119,7 +121,7 @@ def startup_ours(data_dir: str, size: tuple[int, int], first_key: bool = False) 
     app = SmartlicApp(service, settings)
 
     def home_has_rows() -> bool:
-        table = app.screen.query_one("#licenses")
+        table = app.screen.query_one("#licenses", DataTable)
         return app.screen.id == "manage-licenses" and table.row_count > 0
 
     async def main() -> None:

@@ -11,6 +11,7 @@ import json
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -95,7 +96,7 @@ def refuse_wrong_kind(document: SignedDocument) -> None:
         raise InvalidInput(WRONG_KIND[kind], hint="Nothing was changed.", code="wrong_file")
 
 
-def response_payload(payload: dict) -> OfflineResponse:
+def response_payload(payload: dict[str, Any]) -> OfflineResponse:
     try:
         return OfflineResponse.model_validate(payload)
     except ValidationError as exc:

@@ -91,9 +91,10 @@ def raw_public_key(public_key: Ed25519PublicKey) -> bytes:
 
 def load_raw_public_key(raw: bytes) -> Ed25519PublicKey:
     try:
-        return _crypto().Ed25519PublicKey.from_public_bytes(raw)
+        public_key: Ed25519PublicKey = _crypto().Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as exc:
         raise SignatureInvalid("The key is not 32 bytes of an Ed25519 public key.") from exc
+    return public_key
 
 
 def verifies(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
@@ -113,7 +114,8 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
         raise SignatureInvalid("The key file is not a PEM public key.") from exc
     if not isinstance(key, crypto.Ed25519PublicKey):
         raise SignatureInvalid("The key file holds a key that is not Ed25519.")
-    return key
+    ed25519_key: Ed25519PublicKey = key  # checked just above, against the lazily imported class
+    return ed25519_key
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -37,7 +37,7 @@ class SmartlicCommands(Provider):
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app: SmartlicApp = self.app  # type: ignore[assignment]
-        rows = [
+        rows: list[tuple[str, str, Callable[[], object]]] = [
             (spec.title, spec.help, partial(app.run_home_action, spec.action))
             for spec in [*HOME_ACTIONS, *MORE_ACTIONS]
         ]
@@ -161,7 +161,10 @@ class SmartlicApp(ErrorHandling, App[int]):
             from tui.widgets.picker import SegmentPicker
 
             self.push_screen(
-                SegmentPicker(purpose, segments, default), lambda code: then(code) if code else None
+                SegmentPicker(purpose, segments, default),
+                # textual calls any callback and awaits an awaitable result (then's push_screen);
+                # its type allows only callbacks returning None.
+                lambda code: then(code) if code else None,  # type: ignore[arg-type]
             )
 
     # --- global actions --------------------------------------------------------------------
@@ -170,7 +173,7 @@ class SmartlicApp(ErrorHandling, App[int]):
         # A screen with unsaved edits may lie under a dialog: it asks first, wherever it is.
         unsaved = next((s for s in reversed(self.screen_stack) if _has_unsaved(s)), None)
         if unsaved is not None:
-            unsaved.leave(lambda: self.exit(0))  # type: ignore[attr-defined]
+            unsaved.leave(lambda: self.exit(0))
         else:
             self.exit(0)
 

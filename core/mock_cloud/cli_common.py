@@ -57,9 +57,9 @@ def data_dir_of(args: argparse.Namespace) -> Path:
     return (data or default_cloud_dir()).expanduser().resolve()
 
 
-def common_options() -> argparse.ArgumentParser:
+def common_options() -> Parser:
     """``--data`` and ``--json``, for every subcommand (a parent parser)."""
-    options = argparse.ArgumentParser(add_help=False)
+    options = Parser(add_help=False)
     options.add_argument(
         "--data", metavar="DIR", type=Path, default=None, help="data folder (default: the demo's)"
     )

@@ -138,7 +138,7 @@ def _positive(text: str) -> int:
 
 
 def add_partner_commands(commands: argparse._SubParsersAction[Parser]) -> None:
-    options = argparse.ArgumentParser(add_help=False, parents=[common_options()])
+    options = Parser(add_help=False, parents=[common_options()])
     options.add_argument(
         "--token", default=DEMO_PARTNER_TOKEN, help="the partner's token (default: the demo partner's)"
     )

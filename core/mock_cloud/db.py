@@ -358,7 +358,9 @@ class Tx:
         key = (where, *args)
         if key not in memo:
             (memo[key],) = self._conn.execute(f"SELECT COUNT(*) FROM licenses WHERE {where}", args).fetchone()
-        return int(memo[key])
+        count = memo[key]
+        assert isinstance(count, int)  # a (where, *args) key holds a count; only "token" holds a token
+        return count
 
     def active_licenses(self, customer_id: UUID, install_code: str) -> list[LicenseRecord]:
         rows = self._conn.execute(

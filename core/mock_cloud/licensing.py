@@ -6,8 +6,9 @@ Each function works inside the caller's transaction, so a whole batch is one all
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -44,7 +45,8 @@ def cloud_license(record: LicenseRecord) -> CloudLicense:
 
 
 _GRANTS = TypeAdapter(list[LicenseGrant])
-_TERMS = frozenset(LicenseTerms.model_fields)
+# A set, not a frozenset: that is what model_dump(include=...) is typed to take.
+_TERMS = set(LicenseTerms.model_fields)
 # The columns a CloudLicense shows (all but its description).
 _LISTED = (
     "license_id",
@@ -57,9 +59,7 @@ _LISTED = (
 )
 
 
-def cloud_license_page(
-    rows: Sequence[Mapping[str, Any]], total: int, next_offset: int | None
-) -> CloudLicensePage:
+def cloud_license_page(rows: Sequence[sqlite3.Row], total: int, next_offset: int | None) -> CloudLicensePage:
     """A listing page from license rows as stored, validated once as a whole.
 
     Going through LicenseRecord and LicenseTerms first validated every license three times: two
@@ -69,14 +69,16 @@ def cloud_license_page(
     return CloudLicensePage.model_validate({"items": items, "total": total, "next_offset": next_offset})
 
 
-def _row_description(row: Mapping[str, Any]) -> str:
+def _row_description(row: sqlite3.Row) -> str:
     return _description(row["kind"], row["devices"], row["term_years"], row["expires_on"])
 
 
 @functools.lru_cache(maxsize=4096)
 def _description(kind: str, devices: int, term_years: int | None, expires_on: str | None) -> str:
     """The rules' wording, per distinct terms: a long listing repeats a few hundred of them."""
-    terms = LicenseTerms.model_construct(  # only for the wording; the page validates the values
+    # Only for the wording; the page validates the values. No license_id: model_construct sets only
+    # what it is given, but the pydantic plugin types it like __init__.
+    terms = LicenseTerms.model_construct(  # type: ignore[call-arg]  # pydantic plugin: all fields required
         kind=LicenseKind(kind),
         devices=devices,
         term_years=term_years,
@@ -91,19 +93,22 @@ def grant_document(
     return signer.sign(grant_payload(record, customer_id, install_code, now))
 
 
-def grant_payload(record: LicenseRecord, customer_id: UUID, install_code: str, now: datetime) -> dict:
+def grant_payload(
+    record: LicenseRecord, customer_id: UUID, install_code: str, now: datetime
+) -> dict[str, Any]:
     """What a license document signs: the record's terms bound to the customer and install code."""
     return grant_payloads([record], customer_id, install_code, now)[0]
 
 
 def grant_payloads(
     records: Sequence[LicenseRecord], customer_id: UUID, install_code: str, now: datetime
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """``grant_payload`` of each record, validated and dumped as one list (half the time of 500
     models one by one)."""
     bound = {"customer_id": customer_id, "install_code": install_code, "issued_at": now}
     grants = _GRANTS.validate_python([{**r.model_dump(include=_TERMS), **bound} for r in records])
-    return _GRANTS.dump_python(grants, mode="json")
+    payloads: list[dict[str, Any]] = _GRANTS.dump_python(grants, mode="json")
+    return payloads
 
 
 def activation_refusal(record: LicenseRecord, install_code: str, now: datetime) -> tuple[str, str] | None:

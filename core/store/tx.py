@@ -243,7 +243,14 @@ class Tx:
     # audit
 
     def audit(
-        self, *, actor: str, operation: str, install_code: str | None, detail: dict, result: str, at: datetime
+        self,
+        *,
+        actor: str,
+        operation: str,
+        install_code: str | None,
+        detail: dict[str, Any],
+        result: str,
+        at: datetime,
     ) -> AuditEntry:
         self._check_writable()
         # The head is kept apart from the rows so that deleting the newest entries leaves a gap
@@ -256,7 +263,16 @@ class Tx:
         at = from_utc_text(utc_text(at))
         plain = plain_json(detail)
         fields = {"actor": actor, "operation": operation, "install_code": install_code, "result": result}
-        digest = audit_hash(prev_hash, seq=seq, at=at, detail=plain, **fields)
+        digest = audit_hash(
+            prev_hash,
+            seq=seq,
+            at=at,
+            actor=actor,
+            operation=operation,
+            install_code=install_code,
+            detail=plain,
+            result=result,
+        )
         self._run(
             "INSERT INTO audit (seq, at, actor, operation, install_code, detail, result, prev_hash, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -7,6 +7,7 @@ import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -111,7 +112,9 @@ class Context:
         with self.store.write() as tx:
             raise_trusted_time(tx, now)
 
-    def audit(self, tx: Tx, operation: str, install_code: str | None, detail: dict, result: str) -> None:
+    def audit(
+        self, tx: Tx, operation: str, install_code: str | None, detail: dict[str, Any], result: str
+    ) -> None:
         raise_trusted_time(tx, self.clock())
         entry = tx.audit(
             actor=self.actor,
@@ -124,7 +127,7 @@ class Context:
         sign_new_head(tx, entry)
 
 
-def grant_for(payload: dict, seg: SegmentController) -> LicenseGrant:
+def grant_for(payload: dict[str, Any], seg: SegmentController) -> LicenseGrant:
     """The grant in a verified ``payload``, if it is bound to ``seg`` and its customer."""
     try:
         grant = LicenseGrant.model_validate(payload)
@@ -173,7 +176,7 @@ def raise_trusted_time(tx: Tx, now: datetime) -> None:
         tx.meta_set(TRUSTED_TIME_KEY, now.isoformat())
 
 
-def op_detail(op: JournalEntry) -> dict:
+def op_detail(op: JournalEntry) -> dict[str, Any]:
     return {"op_id": str(op.op_id), "license_ids": [str(i) for i in op.license_ids]}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from core import rules
 from core.models import (
     AuditEntry,
@@ -43,7 +45,7 @@ def license_rows(ctx: Context, ref: str | None = None) -> list[LicenseRow]:
     ]
 
 
-def _row(lic: License, segment_name: str, today: rules.date, expiring_days: int) -> LicenseRow:
+def _row(lic: License, segment_name: str, today: date, expiring_days: int) -> LicenseRow:
     terms = lic.terms
     state = rules.status(terms, today, expiring_days)
     return LicenseRow(
@@ -99,7 +101,7 @@ def audit_entries(ctx: Context, limit: int | None = None) -> list[AuditEntry]:
 
 
 def _summary(
-    seg: SegmentController, licenses: list[License], counts: dict[DeviceState, int], today: rules.date
+    seg: SegmentController, licenses: list[License], counts: dict[DeviceState, int], today: date
 ) -> SegmentSummary:
     coverage = rules.maintenance_coverage(licenses, today)
     next_step = None

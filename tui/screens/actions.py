@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -97,5 +97,5 @@ MORE_ACTIONS: list[ActionSpec] = [
 """Actions without a button (the seed's grid stays as it is): keys, command palette and help only."""
 
 
-def bindings(specs: list[ActionSpec], show: bool = True) -> list[Binding]:
+def bindings(specs: list[ActionSpec], show: bool = True) -> list[BindingType]:
     return [Binding(s.key, s.action, s.footer, id=s.id, tooltip=s.help, show=show) for s in specs]

@@ -70,8 +70,8 @@ def sync_rows(table: DataTable, columns: list[str], rows: CellRows) -> None:
     cells, append new rows. The cursor stays on the same row where it can."""
     with table.app.batch_update():
         wanted = set(rows)
-        for key in [k.value for k in table.rows if k.value not in wanted]:
-            table.remove_row(key)
+        for gone in [k for k in table.rows if k.value not in wanted]:
+            table.remove_row(gone)
         present = {k.value for k in table.rows}
         for key, cells in rows.items():
             if key in present:

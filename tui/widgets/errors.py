@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.worker import Worker, WorkerState
 
 from core.errors import CloudUnreachable, SmartlicError
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 log = logging.getLogger("smartlic.tui")
 RETRY_HINT = "Press r to retry."
@@ -20,11 +24,15 @@ class ErrorHandling:
     retry: Callable[[], object] | None = None
     """What ``r`` re-runs after the cloud could not be reached; None when there is nothing to retry."""
 
+    if TYPE_CHECKING:
+        # Mixed into the app and screens only: their ``app`` (the app itself, for the app).
+        app: App[object]
+
     def remember_retry(self, action: Callable[[], object] | None) -> None:
         self._last_cloud_action = action
 
     def report_error(self, error: BaseException | None) -> None:
-        app = self.app if hasattr(self, "app") else self  # type: ignore[attr-defined]
+        app = self.app
         if isinstance(error, SmartlicError):
             text = error.message + (f"\n{error.hint}" if error.hint else "")
             title = "Cloud unreachable" if isinstance(error, CloudUnreachable) else "Not done"

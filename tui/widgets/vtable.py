@@ -12,7 +12,7 @@ Keys: up/down, page up/down, home/end, left/right (scroll), enter (RowSelected),
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -227,7 +227,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def get_cells(self, key: str) -> tuple[Cell, ...]:
         return self._cells[self._index[key]]
 
-    def set_rows(self, rows: dict[str, Sequence[Cell]]) -> None:
+    def set_rows(self, rows: Mapping[str, Sequence[Cell]]) -> None:
         """Show exactly ``rows`` (key -> cells without the mark column); the cursor keeps its row."""
         current = self.cursor_key
         self._keys, self._cells, self._index = [], [], {}
@@ -237,7 +237,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._append(rows)
         self._refilter(keep=current)
 
-    def append_rows(self, rows: dict[str, Sequence[Cell]]) -> None:
+    def append_rows(self, rows: Mapping[str, Sequence[Cell]]) -> None:
         """Add rows after the others (a page that arrived); rows already shown are replaced."""
         fresh = {k: v for k, v in rows.items() if k not in self._index}
         for key in rows.keys() - fresh.keys():
@@ -257,7 +257,7 @@ class VirtualTable(ScrollView, can_focus=True):
             return tuple(cells)
         return (*cells[: self._mark_at], "", *cells[self._mark_at :])
 
-    def _append(self, rows: dict[str, Sequence[Cell]]) -> None:
+    def _append(self, rows: Mapping[str, Sequence[Cell]]) -> None:
         if not rows:
             return
         start = len(self._keys)
@@ -362,7 +362,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._update_virtual_size()
         self.refresh()
 
-    def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:
         if not self.filtering:
             return
         if event.key == "escape":
@@ -435,7 +435,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if key is not None:
             self.post_message(self.RowSelected(self, key))
 
-    def _on_click(self, event: events.Click) -> None:
+    async def _on_click(self, event: events.Click) -> None:
         row = int(self.scroll_y) + event.y - 1
         if event.y >= 1 and 0 <= row < self.row_count:
             self._move_cursor(row)
