@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -56,7 +56,7 @@ def cid(app: FastAPI) -> str:
     return str(app.state.demo_customer_id)
 
 
-async def listing(client: httpx.AsyncClient, app: FastAPI, **params: object) -> CloudLicensePage:
+async def listing(client: httpx.AsyncClient, app: FastAPI, **params: str | int) -> CloudLicensePage:
     response = await client.get(f"/api/v1/customers/{cid(app)}/licenses", params=params)
     assert response.status_code == 200, response.text
     return CloudLicensePage.model_validate(response.json())
@@ -81,7 +81,7 @@ async def post(
     app: FastAPI,
     install_code: str,
     action: str,
-    ids: list[object],
+    ids: Sequence[object],
     key: str | None,
 ) -> httpx.Response:
     headers = {} if key is None else {"Idempotency-Key": key}
