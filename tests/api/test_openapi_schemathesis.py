@@ -15,6 +15,8 @@ import httpx
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.core.result import Ok
+from schemathesis.schemas import APIOperation
 
 from core.mock_cloud.app import create_app
 from tests.support.clock import fixed_clock
@@ -31,10 +33,14 @@ KEYS = DeviceAuth(fixed_clock)
 def signed(prepared: requests.PreparedRequest) -> requests.PreparedRequest:
     """A requests auth hook (schemathesis sends with requests): DeviceAuth's signature, if due."""
     body = prepared.body or b""
+    assert isinstance(body, bytes | str), "schemathesis sends whole bodies, never streams"
     request = httpx.Request(
         prepared.method or "GET",
         prepared.url or "",
-        headers=dict(prepared.headers),
+        headers={
+            name: value if isinstance(value, str) else value.decode()
+            for name, value in prepared.headers.items()
+        },
         content=body.encode() if isinstance(body, str) else body,
     )
     for signed_request in KEYS.auth_flow(request):
@@ -48,8 +54,8 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
     response = case.call(auth=signed)
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
     if response.status_code >= 400:
-        content_type = response.headers["content-type"]
-        content_type = content_type[0] if isinstance(content_type, list) else content_type
+        raw_type = response.headers["content-type"]
+        content_type = raw_type[0] if isinstance(raw_type, list) else raw_type
         assert content_type.startswith("application/problem+json")
         assert "code" in response.json()
     if case.path.startswith(DEVICE_PATHS) and response.status_code != 401:
@@ -67,5 +73,9 @@ def test_device_endpoints_were_reached_past_the_signature_check() -> None:
     assert device_operations <= SIGNED_THROUGH, device_operations - SIGNED_THROUGH
 
 
-def _operations() -> list:
-    return [result.ok() for result in schema.get_all_operations()]
+def _operations() -> list[APIOperation]:
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
+        operations.append(result.ok())
+    return operations

@@ -8,6 +8,7 @@ import pytest
 
 from core.cloud import CloudClient
 from core.errors import CloudUnreachable, InvalidAnswer, NotFound, Refused
+from core.models import ActivationAnswer
 
 CUSTOMER = UUID("11111111-2222-4333-8444-555555555555")
 LICENSE = UUID("2133c667-af41-4518-94df-a2bb3b775330")
@@ -132,5 +133,5 @@ async def test_unkeyed_posts_are_not_retried() -> None:
 
     cloud, _ = client(handler)
     with pytest.raises(CloudUnreachable):
-        await cloud._call("POST", "/x", httpx.Response)  # type: ignore[arg-type]
+        await cloud._call("POST", "/x", ActivationAnswer)
     assert len(calls) == 1

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from core.models import InstallView
 from tests.faults.matrix import (
     SEGMENTS,
     A,
@@ -167,7 +168,9 @@ def test_sync_does_not_act_on_a_view_older_than_the_store(cloud: CloudProc, tmp_
         async with device.service() as syncing, device.service() as other:
             real_view = syncing.context.cloud.install_view
 
-            async def view_then_other_session_activates(customer_id, install_code):  # type: ignore[no-untyped-def]
+            async def view_then_other_session_activates(
+                customer_id: uuid.UUID, install_code: str
+            ) -> InstallView:
                 view = await real_view(customer_id, install_code)
                 if install_code == syncing.segment(A).install_code:
                     await other.activate(A, wanted)

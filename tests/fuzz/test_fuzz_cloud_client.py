@@ -149,7 +149,7 @@ def test_every_answer_is_a_model_or_a_clear_error(case: tuple[str, tuple[int, by
 @st.composite
 def page_answers(draw: st.DrawFn) -> list[tuple[int, bytes, str | None]]:
     """A few pages: valid ones with random next_offset, or any junk answer."""
-    pages = []
+    pages: list[tuple[int, bytes, str | None]] = []
     for _ in range(draw(st.integers(1, 4))):
         if draw(st.booleans()):
             items = [

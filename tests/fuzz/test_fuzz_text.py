@@ -204,7 +204,9 @@ def test_notes_are_stored_printable_bounded_and_round_trip(env: Env) -> None:
         assert error is None, error
         expected = clean(note)[:500]
         with service.context.store.read() as tx:
-            stored = tx.license(license_id).note
+            kept = tx.license(license_id)
+        assert kept is not None
+        stored = kept.note
         assert stored == expected
         assert not any(is_unsafe(c) for c in stored) and len(stored) <= 500
         (row,) = [r for r in service.license_rows() if r.license_id == license_id]

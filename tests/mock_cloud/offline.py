@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -39,7 +40,7 @@ def receipt_doc(
     device: Signer,
     install_code: str,
     customer_id: UUID | str,
-    license_ids: list[UUID] | list[str],
+    license_ids: Sequence[UUID | str],
     *,
     receipt_id: str | None = None,
     **over: Any,

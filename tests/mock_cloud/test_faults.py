@@ -103,8 +103,8 @@ async def test_drop_is_healed_by_the_clients_own_retry(app) -> None:
         answer = await cloud.transfer(cid, HERE, ids, uuid.uuid4())  # not bound here: answered, no harm
         assert answer.results[0].code == "not_bound"
         set_faults(app, drop=1)
-        answer = await cloud.activate(cid, HERE, ids, uuid.uuid4())
-        assert answer.results[0].ok and cloud.requests_sent == 1 + 2 + 2  # list; transfer, activate: twice
+        activated = await cloud.activate(cid, HERE, ids, uuid.uuid4())
+        assert activated.results[0].ok and cloud.requests_sent == 1 + 2 + 2  # list; transfer, activate: twice
     finally:
         await cloud.aclose()
 

@@ -56,7 +56,7 @@ async def test_random_moves_keep_each_license_in_one_place(cloud: httpx.AsyncCli
             assert response.status_code == 200, response.text
         counted = await places(cloud, customers)
         assert all(counted[i] == 1 for i in created), f"step {step}: {action}"
-        active = Counter()
+        active: Counter[str] = Counter()
         for customer in customers:
             for item in await customer_licenses(cloud, customer):
                 if item["install_code"]:

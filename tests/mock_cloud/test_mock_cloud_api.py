@@ -6,12 +6,13 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 
 from core.errors import SignatureInvalid
@@ -56,7 +57,7 @@ def cid(app: FastAPI) -> str:
     return str(app.state.demo_customer_id)
 
 
-async def listing(client: httpx.AsyncClient, app: FastAPI, **params: object) -> CloudLicensePage:
+async def listing(client: httpx.AsyncClient, app: FastAPI, **params: str | int) -> CloudLicensePage:
     response = await client.get(f"/api/v1/customers/{cid(app)}/licenses", params=params)
     assert response.status_code == 200, response.text
     return CloudLicensePage.model_validate(response.json())
@@ -81,7 +82,7 @@ async def post(
     app: FastAPI,
     install_code: str,
     action: str,
-    ids: list[object],
+    ids: Sequence[object],
     key: str | None,
 ) -> httpx.Response:
     headers = {} if key is None else {"Idempotency-Key": key}
@@ -102,7 +103,7 @@ def problem(response: httpx.Response, status: int, code: str) -> Problem:
     return body
 
 
-async def public_key(client: httpx.AsyncClient) -> object:
+async def public_key(client: httpx.AsyncClient) -> Ed25519PublicKey:
     response = await client.get("/api/v1/public-key")
     assert response.status_code == 200
     return load_public_key(response.json()["pem"].encode())
@@ -273,7 +274,7 @@ async def test_activate_signs_a_bound_document(client: httpx.AsyncClient, app: F
     key = await public_key(client)
     for result, listed in zip(answer.results, (cap, mnt), strict=True):
         assert result.document is not None
-        grant = LicenseGrant.model_validate(verify_with(key, result.document))  # type: ignore[arg-type]
+        grant = LicenseGrant.model_validate(verify_with(key, result.document))
         assert grant.license_id == listed.license_id
         assert grant.kind is listed.kind
         assert grant.devices == listed.devices
@@ -300,7 +301,7 @@ async def test_tampered_document_does_not_verify(client: httpx.AsyncClient, app:
         signature=document.signature,
     )
     with pytest.raises(SignatureInvalid):
-        verify_with(await public_key(client), forged)  # type: ignore[arg-type]
+        verify_with(await public_key(client), forged)
 
 
 async def test_activate_again_on_same_install_code_heals(client: httpx.AsyncClient, app: FastAPI) -> None:
@@ -428,7 +429,7 @@ async def test_install_view_lists_fresh_documents(client: httpx.AsyncClient, app
     view = InstallView.model_validate(response.json())
     assert view.install_code == HERE
     key = await public_key(client)
-    got = {verify_with(key, d)["license_id"] for d in view.documents}  # type: ignore[arg-type]
+    got = {verify_with(key, d)["license_id"] for d in view.documents}
     assert got == {str(i) for i in ids}
     empty = await client.get(f"/api/v1/customers/{cid(app)}/installs/{OTHER}/licenses")
     assert InstallView.model_validate(empty.json()).documents == []
@@ -519,8 +520,8 @@ async def test_bad_signature_fault(client: httpx.AsyncClient, app: FastAPI) -> N
     first, second = (r.document for r in answer.results)
     assert first is not None and second is not None
     with pytest.raises(SignatureInvalid):
-        verify_with(key, first)  # type: ignore[arg-type]
-    verify_with(key, second)  # type: ignore[arg-type]
+        verify_with(key, first)
+    verify_with(key, second)
     assert (await client.get("/api/v1/admin/faults")).json()["bad_signature"] == 0
 
 

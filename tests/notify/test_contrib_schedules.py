@@ -11,9 +11,13 @@ from tui.cli import build_parser
 CONTRIB = Path(__file__).resolve().parents[2] / "contrib"
 
 
+class UnitParser(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # systemd keys are case-sensitive
+
+
 def unit(name: str) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # systemd keys are case-sensitive
+    parser = UnitParser(strict=False, interpolation=None)
     parser.read(CONTRIB / "systemd" / name)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,7 @@ TO = ["facility@example.net", "ops@example.net"]
 
 
 @pytest.fixture
-async def service(tmp_path) -> LicenseService:
+async def service(tmp_path) -> AsyncIterator[LicenseService]:
     svc = make_service(tmp_path / "data")
     yield svc
     await svc.aclose()
@@ -40,7 +41,9 @@ async def activate_expiring(service: LicenseService) -> str:
     soon = next(
         x
         for x in offer
-        if x.kind is LicenseKind.MAINTENANCE and x.expires_on <= (FIXED_NOW + timedelta(days=30)).date()
+        if x.kind is LicenseKind.MAINTENANCE
+        and x.expires_on is not None
+        and x.expires_on <= (FIXED_NOW + timedelta(days=30)).date()
     )
     capacity = next(x for x in offer if x.kind is LicenseKind.CAPACITY and x.devices == 100)
     result = await service.activate(A, [soon.license_id, capacity.license_id])

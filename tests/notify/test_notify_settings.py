@@ -32,8 +32,8 @@ def test_file_and_environment(config_file, monkeypatch) -> None:
     assert n.email_to == ["a@example.net"] and n.thresholds == [45, 10]
     assert (n.smtp.host, n.smtp.security) == ("mail.example.net", SmtpSecurity.SSL)
     assert n.smtp.effective_port == 465
-    assert n.smtp.password.get_secret_value() == "pw-from-env"
-    assert n.webhook.token.get_secret_value() == "tok-from-env"
+    assert n.smtp.password is not None and n.smtp.password.get_secret_value() == "pw-from-env"
+    assert n.webhook.token is not None and n.webhook.token.get_secret_value() == "tok-from-env"
     assert "pw-from-env" not in repr(n) and "tok-from-env" not in repr(n)
 
 

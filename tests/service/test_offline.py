@@ -22,7 +22,10 @@ def cloud_signer(service: LicenseService) -> Signer:
     return Signer.load_or_create(service.context.trust.folder.parent / "cloud" / "cloud_key.pem")
 
 
-def grant_doc(signer: Signer, install_code: str, customer_id: UUID, devices: int = 25) -> SignedDocument:
+def grant_doc(
+    signer: Signer, install_code: str, customer_id: UUID | None, devices: int = 25
+) -> SignedDocument:
+    assert customer_id is not None, "a grant is for a segment with a Customer ID"
     grant = LicenseGrant(
         license_id=uuid4(),
         kind=LicenseKind.CAPACITY,

@@ -193,9 +193,12 @@ async def test_document_for_another_install_code_is_refused(
     ids = await capacity_ids(service, A, 25)
     seg_b = service.segment(B)
     # The cloud hands out B's document; an answer claiming it for A must be refused whole.
+    assert seg_b.customer_id is not None
     answer = await service.context.cloud.activate(seg_b.customer_id, seg_b.install_code, ids, uuid4())
+    document = answer.results[0].document
+    assert document is not None
     with pytest.raises(SignatureInvalid, match="another controller"):
-        service.context.verify_grant(answer.results[0].document, service.segment(A))
+        service.context.verify_grant(document, service.segment(A))
 
 
 async def test_transfer_with_cloud_down_holds_licenses_back_until_sync(

@@ -36,7 +36,7 @@ def running_cloud(data_dir: Path, *extra: str) -> Iterator[CloudProcess]:
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        fields = {}
+        fields: dict[str, str] = {}
         assert proc.stdout is not None
         while len(fields) < 3:
             line = proc.stdout.readline()

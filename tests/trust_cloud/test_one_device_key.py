@@ -8,7 +8,7 @@ from pathlib import Path
 from core.device_keys import stored_signer
 from core.settings import Settings
 from core.signing import key_id_of, load_public_key
-from tests.support.services import make_service
+from tests.support.services import embedded_app, make_service
 
 A = "SmartServer-A"
 
@@ -26,7 +26,7 @@ async def test_the_cloud_binds_the_key_the_store_keeps_and_offline_files_carry(t
         with service.context.store.read() as tx:
             signer = stored_signer(tx, code)
         assert signer is not None
-        cloud_db = service.context.cloud._transport.app.state.db  # the embedded cloud's own database
+        cloud_db = embedded_app(service).state.db  # the embedded cloud's own database
         with cloud_db.read() as tx:
             bound = tx.device_key(code)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widgets import DataTable
 
@@ -34,7 +35,7 @@ async def test_every_binding_has_an_id() -> None:
 
     for cls in (SmartlicApp, ManageLicensesScreen, Accounts, DownloadScreen, DevicesScreen, HelpScreen):
         for binding in cls.BINDINGS:
-            assert binding.id, f"{cls.__name__}: {binding}"
+            assert isinstance(binding, Binding) and binding.id, f"{cls.__name__}: {binding}"
 
 
 async def test_close_quits(app: SmartlicApp) -> None:

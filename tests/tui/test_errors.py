@@ -14,6 +14,7 @@ from tui.screens.customer_accounts import CustomerAccountsScreen
 from tui.screens.download import DownloadScreen
 from tui.screens.manage_licenses import ManageLicensesScreen
 from tui.widgets.confirm import ChoiceModal
+from tui.widgets.vtable import VirtualTable
 
 SIZE = (80, 24)
 
@@ -124,7 +125,7 @@ async def test_cloud_down_then_retry(app: SmartlicApp, monkeypatch: pytest.Monke
         await pilot.press("r")
         await settle(pilot)
         assert screen.offer
-        assert screen.query_one("#cloud").row_count == len(screen.offer)
+        assert screen.query_one("#cloud", VirtualTable).row_count == len(screen.offer)
 
 
 async def test_activation_cloud_down_is_retried(app: SmartlicApp, monkeypatch: pytest.MonkeyPatch) -> None:

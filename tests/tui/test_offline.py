@@ -201,6 +201,7 @@ async def test_offline_return_confirms_then_writes_a_receipt(app: SmartlicApp, t
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         home = app.screen
+        assert isinstance(home, ManageLicensesScreen)
 
         # Enter on the freshly opened confirmation cancels.
         await pilot.press("x")
@@ -220,7 +221,7 @@ async def test_offline_return_confirms_then_writes_a_receipt(app: SmartlicApp, t
         await pilot.press("x")
         await pilot.pause()
         await type_path(pilot, receipt)
-        details = app.screen.query_one(".dialog-details").query_one("Static").content.plain
+        details = static_text(pilot, ".dialog-details Static")
         assert all(str(i) in details for i in ids)
         await pilot.press("y")
         await settle(pilot)

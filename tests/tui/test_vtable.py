@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from itertools import pairwise
 
@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from tui.widgets.marks import MARK_COLUMN, Selection
-from tui.widgets.vtable import VirtualTable
+from tui.widgets.vtable import Cell, VirtualTable
 
 COLUMNS = [("Sel", MARK_COLUMN), ("Device", "device"), ("Name", "name")]
 
@@ -29,7 +29,7 @@ class TableApp(App):
 
 
 @asynccontextmanager
-async def shown(content: dict[str, tuple[str, str]]) -> AsyncIterator[tuple[TableApp, Pilot, VirtualTable]]:
+async def shown(content: dict[str, Sequence[Cell]]) -> AsyncIterator[tuple[TableApp, Pilot, VirtualTable]]:
     """A focused table holding ``content``, in a 60×12 terminal."""
     app = TableApp()
     async with app.run_test(size=(60, 12)) as pilot:
@@ -39,7 +39,7 @@ async def shown(content: dict[str, tuple[str, str]]) -> AsyncIterator[tuple[Tabl
         yield app, pilot, table
 
 
-def rows(count: int, start: int = 0) -> dict[str, tuple[str, str]]:
+def rows(count: int, start: int = 0) -> dict[str, Sequence[Cell]]:
     return {f"D-{i:05d}": (f"D-{i:05d}", f"Device {i}") for i in range(start, start + count)}
 
 
