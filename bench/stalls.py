@@ -65,6 +65,8 @@ def add_stall_row(report: Report, what: str, sample: Sample) -> None:
 def stalls(data_dir: Path, install_code: str, size: tuple[int, int]) -> dict:
     import asyncio
 
+    from textual.pilot import Pilot
+
     from bench.child import Drift
     from bench.data import service_for
     from tui.app import SmartlicApp
@@ -75,12 +77,14 @@ def stalls(data_dir: Path, install_code: str, size: tuple[int, int]) -> dict:
     app = SmartlicApp(service, settings_for(data_dir))
     app.animation_level = "none"
     result: dict = {}
+    pilot: Pilot[int] | None = None  # the app's Pilot, once main() has started it
 
     async def until(test, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while not test():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"bench stalls: gave up waiting ({app.screen!r})")
+            assert pilot is not None
             await pilot.pause(0.005)
 
     async def main() -> None:
@@ -124,7 +128,8 @@ def stalls(data_dir: Path, install_code: str, size: tuple[int, int]) -> dict:
             ]
             try:
                 # Off the loop: the bench's own waiting must not count as the app's stall.
-                ready = await asyncio.to_thread(lambda: [p.stdout.readline().strip() for p in writers])
+                pipes = [p.stdout for p in writers if p.stdout is not None]
+                ready = await asyncio.to_thread(lambda: [pipe.readline().strip() for pipe in pipes])
                 assert ready == ["WRITING"] * len(writers), ready
                 await pilot.pause(0.05)
                 drift.reset()
@@ -148,7 +153,6 @@ def stalls(data_dir: Path, install_code: str, size: tuple[int, int]) -> dict:
             drift.stop()
         await service.aclose()
 
-    pilot = None
     asyncio.run(main())
     return result
 

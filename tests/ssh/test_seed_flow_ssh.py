@@ -110,7 +110,9 @@ async def _download_and_activate(term: SshTerminal, server: SmartlicSshServer) -
     header = term.line_with("License ID")
     # The Segment Controller column repeats one value, so at 80 columns the title names it instead.
     assert "Transfer Date" in header and "Description" in header, term.dump()
-    offered = int(OFFERED.search(term.screen_text())[2])
+    loaded = OFFERED.search(term.screen_text())
+    assert loaded is not None, term.dump()
+    offered = int(loaded[2])
     assert offered >= 2
     rows = _license_rows(term)
     assert rows and all(re.search(r"\d{4}-\d{2}-\d{2}", line) for line in rows.values()), term.dump()
