@@ -156,12 +156,8 @@ class DevicesScreen(MarkingScreen):
 
     def _count(self) -> None:
         loading = " · loading…" if self.streaming else ""
-        self.query_one("#count", Static).update(
-            Text(
-                f"{len(self.selection)} of {len(self.devices)} selected · space toggles · a all · n none"
-                + loading
-            )
-        )
+        marks = self.mark_count().text(len(self.devices))
+        self.query_one("#count", Static).update(Text(f"{marks} · space toggles · a all · n none{loading}"))
         # The row's buttons may still be mounting when on_mount first counts (a nested
         # container's children mount after the screen's on_mount); they start disabled.
         for button in self.query("#provision").results(Button):
@@ -186,7 +182,7 @@ class DevicesScreen(MarkingScreen):
         if not self.selection:
             self.notify("Select devices first (space, or a for all).", severity="warning", timeout=4)
             return
-        self._provision(list(self.selection))
+        self.act_on_marks("Provision", "Provision", self._provision)
 
     def action_provision_all(self) -> None:
         self._provision(None)

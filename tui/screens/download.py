@@ -160,12 +160,8 @@ class DownloadScreen(MarkingScreen):
         if message:
             count.update(Text(message))
         else:
-            count.update(
-                Text(
-                    f"{len(self.selection)} of {len(self.offer)} selected · space toggles · a all · n none"
-                    " · A activates"
-                )
-            )
+            marks = self.mark_count().text(len(self.offer))
+            count.update(Text(f"{marks} · space toggles · a all · n none · A activates"))
         self.query_one("#activate", Button).disabled = not self.selection or self.activating
         self.refresh_bindings()
 
@@ -207,7 +203,12 @@ class DownloadScreen(MarkingScreen):
     def action_activate(self) -> None:
         if not self.selection or self.activating:
             return
-        ids = [UUID(key) for key in self.selection]
+        self.act_on_marks("ACTIVATE", "ACTIVATE", self._activate)
+
+    def _activate(self, keys: list[str]) -> None:
+        if self.activating:
+            return
+        ids = [UUID(key) for key in keys]
         self.remember_retry(lambda: self.run_activate(ids, resume=True))
         self.run_activate(ids)
 
