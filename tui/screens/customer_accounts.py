@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Static
 
 from core.models import SegmentController
 from core.service import LicenseService
-from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
+from tui.screens.base import ServiceScreen, cursor_key, set_usable, sync_rows, title_text
 from tui.widgets.confirm import ChoiceModal
 from tui.widgets.edit import EditModal
 from tui.widgets.footer import SteadyFooter
@@ -96,9 +96,9 @@ class CustomerAccountsScreen(ServiceScreen):
     def _update_row_actions(self) -> None:
         code = self._current()
         pending = code in self.pending if code else False
-        self.query_one("#save").display = pending
-        self.query_one("#discard").display = pending
         table = self.query_one(DataTable)
+        for button in ("#save", "#discard"):
+            set_usable(self.query_one(button), pending, table, hide=True)
         detail = self.query_one("#detail", Static)
         seg = self.segments.get(code) if code else None
         if seg is None:

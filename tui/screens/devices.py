@@ -13,7 +13,7 @@ from textual.widgets import Button, Static
 
 from core.models import DeviceState, Protocol
 from core.views import DeviceRow, SegmentSummary
-from tui.screens.base import title_text
+from tui.screens.base import set_usable, title_text
 from tui.screens.marking import MarkingScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
@@ -161,7 +161,7 @@ class DevicesScreen(MarkingScreen):
         # The row's buttons may still be mounting when on_mount first counts (a nested
         # container's children mount after the screen's on_mount); they start disabled.
         for button in self.query("#provision").results(Button):
-            button.disabled = not self.selection
+            set_usable(button, bool(self.selection), self.table)
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

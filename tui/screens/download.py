@@ -14,7 +14,7 @@ from textual.widgets import Button, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from core.models import CloudLicense
-from tui.screens.base import title_text
+from tui.screens.base import set_usable, title_text
 from tui.screens.marking import MarkingScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
@@ -162,7 +162,8 @@ class DownloadScreen(MarkingScreen):
         else:
             marks = self.mark_count().text(len(self.offer))
             count.update(Text(f"{marks} · space toggles · a all · n none · A activates"))
-        self.query_one("#activate", Button).disabled = not self.selection or self.activating
+        usable = bool(self.selection) and not self.activating
+        set_usable(self.query_one("#activate", Button), usable, self.table)
         self.refresh_bindings()
 
     def _show_detail(self) -> None:

@@ -189,7 +189,7 @@ class ManageLicensesScreen(ServiceScreen):
         return True
 
     @on(Button.Pressed)
-    def _button(self, event: Button.Pressed) -> None:
+    async def _button(self, event: Button.Pressed) -> None:
         event.stop()
         ident = (event.button.id or "").removeprefix("do-")
         if ident == CLOSE.id:
@@ -197,7 +197,8 @@ class ManageLicensesScreen(ServiceScreen):
             return
         for spec in [*HOME_ACTIONS, *MORE_ACTIONS]:
             if spec.id == ident:
-                self.run_action(spec.action)
+                # run_action is a coroutine: un-awaited, it never ran (every click did nothing).
+                await self.run_action(spec.action)
 
     # --- actions -----------------------------------------------------------------------------
 
