@@ -174,3 +174,23 @@ async def test_a_sideways_scroll_between_two_columns_draws_every_line_at_one_off
         assert lines[0].startswith("Sel  Device")
         for line in lines[1:9]:
             assert line.startswith("[ ]  D-0000"), lines
+
+
+async def test_the_cursor_goes_back_to_its_row_when_it_shows_again() -> None:
+    """A filter that hides the cursor's row, or a reload that streams it back a page later:
+    the cursor waits on a neighbour and returns, unless the user moved it meanwhile."""
+    async with shown(rows(30)) as (_app, pilot, table):
+        await pilot.press(*["down"] * 12)
+        assert table.cursor_key == "D-00012"
+        await pilot.press("slash", "9")
+        assert table.cursor_key is not None and "9" in table.cursor_key
+        await pilot.press("escape")
+        assert table.cursor_key == "D-00012"
+        table.set_rows(rows(5))
+        assert table.cursor_key == "D-00004"
+        table.append_rows(rows(10, start=5))
+        assert table.cursor_key == "D-00012"
+        table.set_rows(rows(5))
+        await pilot.press("up")
+        table.append_rows(rows(10, start=5))
+        assert table.cursor_key == "D-00003"

@@ -204,6 +204,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._view: list[int] | None = None  # row indices that pass the filter; None: all rows
         self._haystack: list[str] | None = None  # per row, its text for the filter; built on demand
         self.view_version = 0
+        self._wanted: str | None = None
         """Bumped whenever the visible rows may have changed (rows or filter): a cache key."""
         self.filter_text = ""
         self.filtering = False  # typing goes to the filter
@@ -257,7 +258,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def set_rows(self, rows: dict[str, Sequence[Cell]]) -> None:
         """Show exactly ``rows`` (key -> cells without the mark column); the cursor keeps its row."""
-        current = self.cursor_key
+        current = self._anchor()
         self._keys, self._cells, self._index = [], [], {}
         self._haystack = None
         self._widths = [cell_len(c.label) for c in self.columns]
@@ -275,7 +276,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self._cells[index] = self._with_mark(rows[key])
             if self._haystack is not None:
                 self._haystack[index] = _haystack(self._cells[index])
-        current = self.cursor_key
+        current = self._anchor()
         start = len(self._keys)
         self._append(fresh)
         if replaced and self.filter_text:
@@ -347,7 +348,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self._haystack = [_haystack(cells) for cells in self._cells]
 
     def set_filter(self, text: str) -> None:
-        current = self.cursor_key
+        current = self._anchor()
         narrower = bool(self.filter_text) and text.startswith(self.filter_text) and self._view is not None
         previous = self._view
         self.filter_text = text
@@ -366,12 +367,20 @@ class VirtualTable(ScrollView, can_focus=True):
             self._view = [i for i in candidates if needle in hay[i]]
         self._after_change(keep=keep)
 
+    def _anchor(self) -> str | None:
+        """The row the cursor belongs on: the one the user last put it on, while it is hidden or
+        not (yet) in (a reload streams it back, a filter hides it), else the cursor's row."""
+        return self._wanted if self._wanted is not None else self.cursor_key
+
     def _after_change(self, keep: str | None) -> None:
         self.view_version += 1
         self._line_cache.clear()
         self._update_virtual_size()
         row = self._row_of_anywhere(keep) if keep is not None else None
         self._move_cursor(row if row is not None else min(self.cursor_row, max(0, self.row_count - 1)))
+        # Not there: the cursor waits on the row now at its place, and goes back to ``keep`` as
+        # soon as that row is visible again, unless the user moves it first.
+        self._wanted = keep if row is None else None
         self.refresh()
 
     def _row_of_anywhere(self, key: str) -> int | None:
@@ -431,6 +440,10 @@ class VirtualTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.post_message(self.RowHighlighted(self, self.cursor_key))
 
+    def _user_move(self, row: int) -> None:
+        self._wanted = None
+        self._move_cursor(row)
+
     def _scroll_cursor_into_view(self) -> None:
         top = self.scroll_offset.y
         height = self._body_height
@@ -440,22 +453,22 @@ class VirtualTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row - height + 1, animate=False, immediate=True)
 
     def action_cursor_up(self) -> None:
-        self._move_cursor(self.cursor_row - 1)
+        self._user_move(self.cursor_row - 1)
 
     def action_cursor_down(self) -> None:
-        self._move_cursor(self.cursor_row + 1)
+        self._user_move(self.cursor_row + 1)
 
     def action_page_up(self) -> None:
-        self._move_cursor(self.cursor_row - self._body_height)
+        self._user_move(self.cursor_row - self._body_height)
 
     def action_page_down(self) -> None:
-        self._move_cursor(self.cursor_row + self._body_height)
+        self._user_move(self.cursor_row + self._body_height)
 
     def action_first(self) -> None:
-        self._move_cursor(0)
+        self._user_move(0)
 
     def action_last(self) -> None:
-        self._move_cursor(self.row_count - 1)
+        self._user_move(self.row_count - 1)
 
     def action_select(self) -> None:
         key = self.cursor_key
@@ -465,7 +478,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _on_click(self, event: events.Click) -> None:
         row = self.scroll_offset.y + event.y - 1
         if event.y >= 1 and 0 <= row < self.row_count:
-            self._move_cursor(row)
+            self._user_move(row)
             if event.chain > 1:
                 self.action_select()
 
