@@ -121,8 +121,14 @@ class DevicesScreen(MarkingScreen):
         self._count()
         self.call_after_refresh(self._load_page, self._generation, page[-1].seq)
 
+    @property
+    def _left(self) -> bool:
+        """Popped: a page or the counts scheduled after a frame come too late (its widgets are
+        gone; showing them raised NoMatches and the app stopped, after b during the pages)."""
+        return self not in self.app.screen_stack
+
     def _load_page(self, generation: int, after_seq: int) -> None:
-        if generation != self._generation:
+        if generation != self._generation or self._left:
             return
         page = self.guarded(self.service.device_rows, self.install_code, after_seq=after_seq, limit=CHUNK)
         if page is None:
@@ -150,6 +156,8 @@ class DevicesScreen(MarkingScreen):
         self.list_loaded()
 
     def _show_summary(self) -> None:
+        if self._left:
+            return
         summaries = self.guarded(self.service.summaries) or []
         self.summary = next((s for s in summaries if s.segment.install_code == self.install_code), None)
         self.query_one("#counts", Static).update(counts_line(self.summary))

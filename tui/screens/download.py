@@ -201,8 +201,17 @@ class DownloadScreen(MarkingScreen):
 
     # --- activation --------------------------------------------------------------------------
 
+    @property
+    def list_loading(self) -> bool:
+        return self.loader is not None and self.loader.is_running
+
     def action_activate(self) -> None:
         if not self.selection or self.activating:
+            return
+        if self.list_loading:
+            # The list that is still arriving was read before the activation: it would bring
+            # the activated licenses back as if they were still in the cloud.
+            self.notify("The list is still loading; ACTIVATE when it is in (Esc stops it).", timeout=4)
             return
         self.act_on_marks("ACTIVATE", "ACTIVATE", self._activate)
 
