@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from tui.screens.devices import DevicesScreen
 
 
 async def settle(pilot: Pilot) -> None:
@@ -25,6 +29,20 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
             return
         await pilot.pause(0.05)
     raise AssertionError("condition not met in time")
+
+
+async def open_devices(pilot: Pilot, segment: str = "SmartServer-A") -> DevicesScreen:
+    """Devices of ``segment``, with the screenshots' demo licenses (some devices licensed)."""
+    from tui.screens.devices import DevicesScreen
+    from tui.screenshots import _demo_licenses
+
+    app = pilot.app
+    await settle(pilot)
+    await _demo_licenses(pilot)
+    screen = DevicesScreen(app.service.segment(segment).install_code)  # type: ignore[attr-defined]
+    app.push_screen(screen)
+    await settle(pilot)
+    return screen
 
 
 def static_text(pilot: Pilot, selector: str) -> str:

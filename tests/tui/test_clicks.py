@@ -9,10 +9,9 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
 from core.models import DeviceState
-from tests.tui.helpers import settle
+from tests.tui.helpers import open_devices, settle
 from tui.app import SmartlicApp
 from tui.screens.customer_accounts import CustomerAccountsScreen
-from tui.screens.devices import DevicesScreen
 from tui.screens.download import DownloadScreen
 from tui.screens.manage_licenses import ManageLicensesScreen
 from tui.screens.transfer import OfflineReturnModal, TransferModal
@@ -172,14 +171,11 @@ async def test_download_buttons_and_the_hidden_marks_dialog(app: SmartlicApp) ->
 
 async def test_devices_buttons(app: SmartlicApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await _demo_licenses(pilot)
-        code = app.service.segment("SmartServer-A").install_code
+        screen = await open_devices(pilot)
+        code = screen.install_code
         click = Clicks(pilot)
-        app.push_screen(DevicesScreen(code))
-        await settle(pilot)
         await pilot.press("space")
-        marked = set(app.screen.selection)  # type: ignore[attr-defined]
+        marked = set(screen.selection)
 
         def provisioned() -> set[str]:
             return {d.device_id for d in app.service.devices(code) if d.state is DeviceState.PROVISIONED}

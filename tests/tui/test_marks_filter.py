@@ -6,9 +6,8 @@ from __future__ import annotations
 from textual.widgets import Button
 
 from core.models import DeviceState
-from tests.tui.helpers import settle, static_text
+from tests.tui.helpers import open_devices, settle, static_text
 from tui.app import SmartlicApp
-from tui.screens.devices import DevicesScreen
 from tui.screens.download import DownloadScreen
 from tui.widgets.confirm import ConfirmModal
 from tui.widgets.vtable import VirtualTable
@@ -91,15 +90,9 @@ async def test_download_without_hidden_marks_activates_at_once(app: SmartlicApp)
 
 
 async def test_devices_provision_with_hidden_marks_asks_first(app: SmartlicApp) -> None:
-    from tui.screenshots import _demo_licenses
-
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await _demo_licenses(pilot)
-        code = app.service.segment("SmartServer-A").install_code
-        screen = DevicesScreen(code)
-        app.push_screen(screen)
-        await settle(pilot)
+        screen = await open_devices(pilot)
+        code = screen.install_code
         table = screen.query_one(VirtualTable)
         licensed = [d.device_id for d in app.service.devices(code) if d.state is DeviceState.UNPROVISIONED]
         first, second = licensed[0], licensed[1]

@@ -303,30 +303,37 @@ class TableMachine(RuleBasedStateMachine):
         shown = set(screen.table.visible_keys())
         return sum(1 for key in screen.selection.unordered() if key not in shown)
 
-    async def _answer(self, hidden: int, yes: bool) -> bool:
-        """Answer the hidden-marks dialog if there must be one; whether the action goes ahead."""
+    async def _act(self, key: str, yes: bool) -> bool:
+        """Press the key of an action on the marks; answer the hidden-marks dialog, which must
+        come exactly when the filter hides marks; wait for the action. Whether it went ahead."""
+        hidden = self._hidden_marks()
+        await self._press(key)
         asked = isinstance(self.app.screen, ConfirmModal)
         assert asked == (hidden > 0), f"asked={asked} with {hidden} hidden marks"
         if asked:
             await self._press("y" if yes else "n")
+        await self._idle()
         return yes or not asked
 
     @rule(yes=st.booleans())
-    def activate_marked(self, yes: bool) -> None:
+    def act_on_marks(self, yes: bool) -> None:
+        """ACTIVATE on Download, provision (p) on Devices."""
         self._step()
         screen = self.screen
-        if not isinstance(screen, DownloadScreen):
-            return
+        if isinstance(screen, DownloadScreen):
+            self._activate_marked(screen, yes)
+        else:
+            assert isinstance(screen, DevicesScreen)
+            self._provision_marked(screen, yes)
+
+    def _activate_marked(self, screen: DownloadScreen, yes: bool) -> None:
         marked = set(screen.selection)
         if not marked or screen.list_loading or screen.activating:
             self.run(self._press("A"))
-            assert not isinstance(self.app.screen, ConfirmModal)
+            assert not isinstance(self.app.screen, ConfirmModal), "ACTIVATE ran while it may not"
             return
-        hidden = self._hidden_marks()
         before = {str(r.license_id) for r in self.service.license_rows(SEGMENT)}
-        self.run(self._press("A"))
-        went_ahead = self.run(self._answer(hidden, yes))
-        self.run(self._idle())
+        went_ahead = self.run(self._act("A", yes))
         after = {str(r.license_id) for r in self.service.license_rows(SEGMENT)}
         if went_ahead:
             assert after - before <= marked, "activated a license that was not marked"
@@ -335,22 +342,14 @@ class TableMachine(RuleBasedStateMachine):
         else:
             assert after == before and set(screen.selection) == marked
 
-    @rule(yes=st.booleans())
-    def provision_marked(self, yes: bool) -> None:
-        self._step()
-        screen = self.screen
-        if not isinstance(screen, DevicesScreen):
-            return
+    def _provision_marked(self, screen: DevicesScreen, yes: bool) -> None:
         marked = set(screen.selection)
         before = {d.device_id: d.state for d in self.service.devices(SEGMENT)}
-        if not marked:
+        if marked:
+            went_ahead = self.run(self._act("p", yes))
+        else:  # p does nothing: nothing may change
             self.run(self._press("p"))
-            assert {d.device_id: d.state for d in self.service.devices(SEGMENT)} == before
-            return
-        hidden = self._hidden_marks()
-        self.run(self._press("p"))
-        went_ahead = self.run(self._answer(hidden, yes))
-        self.run(self._idle())
+            went_ahead = True
         after = {d.device_id: d.state for d in self.service.devices(SEGMENT)}
         changed = {key for key in after if after[key] is not before.get(key)}
         if went_ahead:
