@@ -11,8 +11,10 @@ Keys: up/down, page up/down, home/end, left/right (scroll), enter (RowSelected),
 
 What holds after every change (rows replaced, appended or gone; filter set, changed or cleared):
 the view lists indices of existing rows, in order, exactly those whose text holds the filter; the
-cursor is on a visible row (the same key while that row is visible, else the row now at its
-place), or there is no cursor when no row is visible.
+cursor is on a visible row, or there is no cursor when no row is visible. It stays on the row the
+user put it on while that row is visible; when the row goes (filtered out, not yet streamed back,
+removed), it waits on the row now at its place and returns once the row shows again, unless the
+user moved it meanwhile.
 """
 
 from __future__ import annotations
@@ -204,8 +206,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._view: list[int] | None = None  # row indices that pass the filter; None: all rows
         self._haystack: list[str] | None = None  # per row, its text for the filter; built on demand
         self.view_version = 0
-        self._wanted: str | None = None
         """Bumped whenever the visible rows may have changed (rows or filter): a cache key."""
+        self._wanted: str | None = None  # the user's row while it is not visible (see _anchor)
         self.filter_text = ""
         self.filtering = False  # typing goes to the filter
         self._line_cache: dict[tuple, Strip] = {}
