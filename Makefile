@@ -29,8 +29,10 @@ test: lint
 # The kill matrix, wire faults, concurrency, schemathesis and the fuzz tests with 5x the examples
 # that `make test` runs; the summary lines give the figures:
 # "faults: N cases, N healed, 0 lost, 0 duplicated" and "fuzz: N examples tried, 0 crashes".
+# Then the stateful TUI test with 10x its steps (20,000 random steps over Download and Devices).
 faults: $(STAMP)
 	SMARTLIC_FUZZ_SCALE=5 $(BIN)/python -m pytest tests/faults tests/fuzz tests/api -q -p no:cacheprovider
+	SMARTLIC_FUZZ_SCALE=10 $(BIN)/python -m pytest tests/tui/test_table_stateful.py -q -p no:cacheprovider
 
 # Performance: one table of ratios to baselines measured in the same run (not part of `make test`).
 bench: $(STAMP)

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -76,6 +77,8 @@ class SmartlicApp(ErrorHandling, App[int]):
         super().__init__()
         self.service = service
         self.settings = settings
+        self.crash: Exception | None = None
+        """The first exception that no handler caught (the app exits on it)."""
         if settings.keys:
             self.set_keymap(settings.keys)
 
@@ -104,6 +107,15 @@ class SmartlicApp(ErrorHandling, App[int]):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
         if self.service.journal():
             self.resume()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception no handler caught: the traceback goes to the log file and the app exits
+        with code 1; ``run_app`` then prints one line (Textual's own hook: its default prints
+        the whole traceback, with locals, to the terminal)."""
+        log.critical("unexpected error: smartlic stops", exc_info=error)
+        super()._handle_exception(error)
+        self._exit_renderables.clear()
+        self.crash = self.crash or error
 
     def _hang_up(self) -> None:
         log.info("terminal went away (SIGHUP): exiting")
@@ -245,14 +257,25 @@ def _has_unsaved(screen: object) -> bool:
     return bool(getattr(screen, "has_unsaved", False))
 
 
+def crash_line(error: BaseException, log_path: object) -> str:
+    return f"smartlic stopped on an unexpected error ({type(error).__name__}); the details are in {log_path}."
+
+
+def run_app(app: SmartlicApp, **options: Any) -> int:
+    """Run the app; the process's exit code: 1 after an unexpected error, else what it exited with."""
+    result = app.run(**options)
+    if app.crash is not None:
+        print(crash_line(app.crash, app.settings.log_path), file=sys.stderr)
+    return app.return_code or result or 0
+
+
 def run_tui(settings: Settings) -> int:
     from core.wiring import build_service
 
     service = build_service(settings, face="tui")
     app = SmartlicApp(service, settings)
     try:
-        code = app.run()
+        return run_app(app)
     finally:
         with contextlib.suppress(Exception):
             asyncio.run(service.aclose())
-    return code or 0

@@ -30,7 +30,7 @@ def _refresh(pilot: Pilot) -> None:
         refresh()
 
 
-async def _demo_licenses(pilot: Pilot) -> None:
+async def demo_licenses(pilot: Pilot) -> None:
     """A: 25-device capacity and an expiring 25-device maintenance, with a note; B: 100 capacity."""
     service = pilot.app.service  # type: ignore[attr-defined]
     demo = str((await service.demo_info()).customer_id)
@@ -52,7 +52,7 @@ async def home_empty(pilot: Pilot) -> None:
 
 
 async def home_licenses(pilot: Pilot) -> None:
-    await _demo_licenses(pilot)
+    await demo_licenses(pilot)
 
 
 async def accounts_pending(pilot: Pilot) -> None:
@@ -100,7 +100,7 @@ async def changed_meanwhile(pilot: Pilot) -> None:
 
 async def edit_note(pilot: Pilot) -> None:
     """The Note typed in its own cell on Manage Licenses."""
-    await _demo_licenses(pilot)
+    await demo_licenses(pilot)
     await keys(pilot, "e", ("end", *" · row 3"))
 
 
@@ -116,7 +116,7 @@ async def download_selection(pilot: Pilot) -> None:
 
 
 async def transfer_modal(pilot: Pilot) -> None:
-    await _demo_licenses(pilot)
+    await demo_licenses(pilot)
     await pilot.press("t")
     await pilot.pause()
     await pilot.press("enter")  # the segment picker: SmartServer-A
@@ -124,7 +124,7 @@ async def transfer_modal(pilot: Pilot) -> None:
 
 
 async def devices(pilot: Pilot) -> None:
-    await _demo_licenses(pilot)
+    await demo_licenses(pilot)
     await pilot.press("v")
     await pilot.pause()
     await pilot.press("enter")
@@ -134,14 +134,14 @@ async def devices(pilot: Pilot) -> None:
 
 
 async def add_license(pilot: Pilot) -> None:
-    await _demo_licenses(pilot)
+    await demo_licenses(pilot)
     await pilot.press("l")
     await pilot.pause()
 
 
 async def offline_return(pilot: Pilot) -> None:
     """The confirmation, after the receipt path (the default, under ~, is not written)."""
-    await _demo_licenses(pilot)
+    await demo_licenses(pilot)
     await pilot.press("x")
     await pilot.pause()
     await pilot.press("enter")  # the segment picker: SmartServer-A
@@ -153,7 +153,7 @@ async def offline_return(pilot: Pilot) -> None:
 
 
 async def warnings(pilot: Pilot) -> None:
-    await _demo_licenses(pilot)
+    await demo_licenses(pilot)
     await pilot.press("w")
     await pilot.pause()
 

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -19,6 +20,9 @@ from core.wiring import build_service
 from tests.support.clock import fixed_clock
 from tests.support.services import make_service
 from tui.app import SmartlicApp
+
+if TYPE_CHECKING:
+    from tui.screens.devices import DevicesScreen
 
 SIZE = (80, 24)
 
@@ -87,3 +91,18 @@ def toasts(pilot: Pilot) -> str:
     return "\n".join(
         n.message.plain if isinstance(n.message, Text) else str(n.message) for n in pilot.app._notifications
     )
+
+
+async def open_devices(pilot: Pilot, segment: str = "SmartServer-A") -> DevicesScreen:
+    """Devices of ``segment``, with the screenshots' demo licenses (some devices licensed)."""
+    from tests.support.scenarios import demo_licenses
+    from tui.screens.devices import DevicesScreen
+
+    app = pilot.app
+    assert isinstance(app, SmartlicApp)
+    await settle(pilot)
+    await demo_licenses(pilot)
+    screen = DevicesScreen(app.service.segment(segment).install_code)
+    app.push_screen(screen)
+    await settle(pilot)
+    return screen

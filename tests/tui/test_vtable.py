@@ -115,3 +115,82 @@ async def test_segments_of_one_style_are_joined_and_the_row_fills_the_width() ->
         styles = [segment.style for segment in strip]
         assert all(a != b for a, b in pairwise(styles))
         assert "D-00001" in strip.text
+
+
+def screen_lines(pilot: Pilot, table: VirtualTable) -> list[str]:
+    """The table's lines as the screen shows them now (cached lines included)."""
+    strips = pilot.app.screen._compositor.render_strips()
+    top = table.region.y
+    return [strip.text for strip in strips[top : top + table.region.height]]
+
+
+def visible(table: VirtualTable) -> list[str]:
+    return [table._key_at(row) for row in range(table.row_count)]  # type: ignore[misc]
+
+
+async def test_rows_replaced_under_a_filter_are_filtered_again() -> None:
+    """Download, /capacity, Enter, r: the list came again under the filter and drawing it raised
+    IndexError (the filter's text index kept the old rows)."""
+    async with shown(rows(50)) as (_app, pilot, table):
+        await pilot.press("slash", "1", "enter")
+        before = visible(table)
+        assert before and all("1" in key for key in before)
+        table.set_rows(rows(50))
+        await pilot.pause()
+        assert visible(table) == before
+        table.set_rows(rows(20))
+        await pilot.press("end")
+        assert table.cursor_key == max(k for k in rows(20) if "1" in k)
+        assert all(table.render_line(y) is not None for y in range(table.size.height))
+        table.set_rows({})
+        await pilot.press("end", "home", "down")
+        assert table.cursor_key is None and table.row_count == 0
+
+
+async def test_a_replaced_row_joins_or_leaves_the_filter() -> None:
+    async with shown(rows(10)) as (_app, pilot, table):
+        await pilot.press("slash", *"device 3", "enter")
+        assert visible(table) == ["D-00003"]
+        table.append_rows({"D-00004": ("D-00004", "device 3 too"), "D-00003": ("D-00003", "gone")})
+        await pilot.pause()
+        assert visible(table) == ["D-00004"] and table.cursor_key == "D-00004"
+
+
+async def test_a_sideways_scroll_between_two_columns_draws_every_line_at_one_offset() -> None:
+    """A scroll animates through fractions: the rows drawn at 0.6 and the rows drawn at 1.0 must
+    agree (they did not: one column apart, as the screen repaints on the rounded value)."""
+    app = TableApp()
+    async with app.run_test(size=(20, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_rows(rows(8))
+        table.focus()
+        await pilot.pause()
+        table.scroll_x = 0.6
+        await pilot.pause()
+        table.scroll_x = 1.0
+        await pilot.press("down")  # repaints two rows only
+        await pilot.pause()
+        lines = screen_lines(pilot, table)
+        assert lines[0].startswith("Sel  Device")
+        for line in lines[1:9]:
+            assert line.startswith("[ ]  D-0000"), lines
+
+
+async def test_the_cursor_goes_back_to_its_row_when_it_shows_again() -> None:
+    """A filter that hides the cursor's row, or a reload that streams it back a page later:
+    the cursor waits on a neighbour and returns, unless the user moved it meanwhile."""
+    async with shown(rows(30)) as (_app, pilot, table):
+        await pilot.press(*["down"] * 12)
+        assert table.cursor_key == "D-00012"
+        await pilot.press("slash", "9")
+        assert table.cursor_key is not None and "9" in table.cursor_key
+        await pilot.press("escape")
+        assert table.cursor_key == "D-00012"
+        table.set_rows(rows(5))
+        assert table.cursor_key == "D-00004"
+        table.append_rows(rows(10, start=5))
+        assert table.cursor_key == "D-00012"
+        table.set_rows(rows(5))
+        await pilot.press("up")
+        table.append_rows(rows(10, start=5))
+        assert table.cursor_key == "D-00003"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 from tui.widgets.errors import ErrorHandling
@@ -89,6 +90,18 @@ def cursor_key(table: DataTable) -> str | None:
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
     except Exception:
         return None
+
+
+def set_usable(button: Widget, usable: bool, fallback: Widget, *, hide: bool = False) -> None:
+    """Enable (or show) ``button``, or disable (or hide) it. A focused button that goes away hands
+    the focus to ``fallback`` (the screen's table): else Textual moves it to the next button, and
+    the next space or Enter presses that one (BACK, or Provision all) by surprise."""
+    if not usable and button.has_focus:
+        fallback.focus()
+    if hide:
+        button.display = usable
+    else:
+        button.disabled = not usable
 
 
 def title_text(title: str, subtitle: str = "") -> Text:

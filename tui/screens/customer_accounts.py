@@ -23,7 +23,7 @@ from textual.widgets import Button, DataTable, Static
 from core.errors import ChangedMeanwhile
 from core.models import SegmentController
 from core.service import LicenseService
-from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
+from tui.screens.base import ServiceScreen, cursor_key, set_usable, sync_rows, title_text
 from tui.widgets.confirm import ChoiceModal
 from tui.widgets.conflict import KEEP_MINE, TAKE_THEIRS, conflict_modal
 from tui.widgets.edit import CellEditor
@@ -144,6 +144,8 @@ class CustomerAccountsScreen(ServiceScreen):
         code = self._current()
         pending = code in self.pending if code else False
         table = self.query_one(DataTable)
+        for button in ("#save", "#discard"):
+            set_usable(self.query_one(button), pending, table, hide=True)
         detail = self.query_one("#detail", Static)
         seg = self.segments.get(code) if code else None
         if seg is None:

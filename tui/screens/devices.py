@@ -13,7 +13,7 @@ from textual.widgets import Button, Static
 
 from core.models import DeviceState, Protocol
 from core.views import DeviceRow, SegmentSummary
-from tui.screens.base import title_text
+from tui.screens.base import set_usable, title_text
 from tui.screens.marking import MarkingScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
@@ -57,7 +57,7 @@ class DevicesScreen(MarkingScreen):
     BINDINGS = [
         # space, a and n are named on the count line, BACK on its button: off the footer, which then
         # fits 80 columns.
-        Binding("space", "toggle", "Select", id="devices.toggle", show=False),
+        Binding("space", "toggle_mark", "Select", id="devices.toggle", show=False),
         Binding("a", "select_all", "All", id="devices.all", show=False),
         Binding("n", "select_none", "None", id="devices.none", show=False),
         Binding("p", "provision", "Provision", id="devices.provision"),
@@ -123,8 +123,14 @@ class DevicesScreen(MarkingScreen):
         self._count()
         self.call_after_refresh(self._load_page, self._generation, page[-1].seq)
 
+    @property
+    def _left(self) -> bool:
+        """Popped: a page or the counts scheduled after a frame come too late (its widgets are
+        gone; showing them raised NoMatches and the app stopped, after b during the pages)."""
+        return self not in self.app.screen_stack
+
     def _load_page(self, generation: int, after_seq: int) -> None:
-        if generation != self._generation:
+        if generation != self._generation or self._left:
             return
         page = self.guarded(self.service.device_rows, self.install_code, after_seq=after_seq, limit=CHUNK)
         if page is None:
@@ -152,22 +158,20 @@ class DevicesScreen(MarkingScreen):
         self.list_loaded()
 
     def _show_summary(self) -> None:
+        if self._left:
+            return
         summaries = self.guarded(self.service.summaries) or []
         self.summary = next((s for s in summaries if s.segment.install_code == self.install_code), None)
         self.query_one("#counts", Static).update(counts_line(self.summary))
 
     def _count(self) -> None:
         loading = " · loading…" if self.streaming else ""
-        self.query_one("#count", Static).update(
-            Text(
-                f"{len(self.selection)} of {len(self.devices)} selected · space toggles · a all · n none"
-                + loading
-            )
-        )
+        marks = self.mark_count().text(len(self.devices))
+        self.query_one("#count", Static).update(Text(f"{marks} · space toggles · a all · n none{loading}"))
         # The row's buttons may still be mounting when on_mount first counts (a nested
         # container's children mount after the screen's on_mount); they start disabled.
         for button in self.query("#provision").results(Button):
-            button.disabled = not self.selection
+            set_usable(button, bool(self.selection), self.table)
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -186,7 +190,7 @@ class DevicesScreen(MarkingScreen):
         if not self.selection:
             self.notify("Select devices first (space, or a for all).", severity="warning", timeout=4)
             return
-        self._provision(list(self.selection))
+        self.act_on_marks("Provision", "Provision", self._provision)
 
     def action_provision_all(self) -> None:
         if not (self.summary and self.summary.unprovisioned):

@@ -14,7 +14,7 @@ from textual.widgets import Button, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from core.models import CloudLicense
-from tui.screens.base import title_text
+from tui.screens.base import set_usable, title_text
 from tui.screens.marking import MarkingScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.marks import MARK_COLUMN, Selection
@@ -41,7 +41,7 @@ class DownloadScreen(MarkingScreen):
     BINDINGS = [
         # space, a and n are named on the count line, BACK on its button: off the footer, which then
         # fits 80 columns.
-        Binding("space", "toggle", "Select", id="download.toggle", show=False),
+        Binding("space", "toggle_mark", "Select", id="download.toggle", show=False),
         Binding("a", "select_all", "All", id="download.all", show=False),
         Binding("n", "select_none", "None", id="download.none", show=False),
         Binding("A", "activate", "ACTIVATE", id="download.activate"),
@@ -163,13 +163,10 @@ class DownloadScreen(MarkingScreen):
         if message:
             count.update(plain(message))
         else:
-            count.update(
-                Text(
-                    f"{len(self.selection)} of {len(self.offer)} selected · space toggles · a all · n none"
-                    " · A activates"
-                )
-            )
-        self.query_one("#activate", Button).disabled = not self.selection or self.activating
+            marks = self.mark_count().text(len(self.offer))
+            count.update(Text(f"{marks} · space toggles · a all · n none · A activates"))
+        usable = bool(self.selection) and not self.activating
+        set_usable(self.query_one("#activate", Button), usable, self.table)
         self.refresh_bindings()
 
     def _show_detail(self) -> None:
@@ -191,7 +188,7 @@ class DownloadScreen(MarkingScreen):
         self._show_detail()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle", "select_all", "select_none"):
+        if action in ("toggle_mark", "select_all", "select_none"):
             return bool(self.offer) and not self.activating
         if action == "activate":
             return None if not self.selection or self.activating else True
@@ -207,10 +204,24 @@ class DownloadScreen(MarkingScreen):
 
     # --- activation --------------------------------------------------------------------------
 
+    @property
+    def list_loading(self) -> bool:
+        return self.loader is not None and self.loader.is_running
+
     def action_activate(self) -> None:
         if not self.selection or self.activating:
             return
-        ids = [UUID(key) for key in self.selection]
+        if self.list_loading:
+            # The list that is still arriving was read before the activation: it would bring
+            # the activated licenses back as if they were still in the cloud.
+            self.notify("The list is still loading; ACTIVATE when it is in (Esc stops it).", timeout=4)
+            return
+        self.act_on_marks("ACTIVATE", "ACTIVATE", self._activate)
+
+    def _activate(self, keys: list[str]) -> None:
+        if self.activating:
+            return
+        ids = [UUID(key) for key in keys]
         self.remember_retry(lambda: self.run_activate(ids, resume=True))
         self.run_activate(ids)
 

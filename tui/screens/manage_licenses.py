@@ -335,7 +335,7 @@ class ManageLicensesScreen(ServiceScreen):
         self.notify(f"No licenses are active: {NEEDS_LICENSES[action]}.", severity="warning", timeout=4)
 
     @on(Button.Pressed)
-    def _button(self, event: Button.Pressed) -> None:
+    async def _button(self, event: Button.Pressed) -> None:
         event.stop()
         ident = (event.button.id or "").removeprefix("do-")
         if ident == CLOSE.id:
@@ -343,7 +343,8 @@ class ManageLicensesScreen(ServiceScreen):
             return
         for spec in [*HOME_ACTIONS, *MORE_ACTIONS]:
             if spec.id == ident:
-                self.call_later(self.run_action, spec.action)  # a coroutine: run it, do not drop it
+                # run_action is a coroutine: un-awaited, it never ran (every click did nothing).
+                await self.run_action(spec.action)
 
     # --- actions -----------------------------------------------------------------------------
 

@@ -8,10 +8,18 @@ horizontal scrolling, rows appended as pages arrive, and filtering by typing ``/
 
 Keys: up/down, page up/down, home/end, left/right (scroll), enter (RowSelected), ``/`` filter
 (type to narrow, backspace, enter keeps it, escape clears it).
+
+What holds after every change (rows replaced, appended or gone; filter set, changed or cleared):
+the view lists indices of existing rows, in order, exactly those whose text holds the filter; the
+cursor is on a visible row, or there is no cursor when no row is visible. It stays on the row the
+user put it on while that row is visible; when the row goes (filtered out, not yet streamed back,
+removed), it waits on the row now at its place and returns once the row shows again, unless the
+user moved it meanwhile.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -155,6 +163,17 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
+    class Filtered(Message):
+        """The filter text changed: the visible rows are others now."""
+
+        def __init__(self, table: VirtualTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
     class RowSelected(Message):
         def __init__(self, table: VirtualTable, key: str) -> None:
             super().__init__()
@@ -186,7 +205,10 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._mark_at is not None:
             self._widths[self._mark_at] = max(self._widths[self._mark_at], cell_len(MARK_OFF))
         self._view: list[int] | None = None  # row indices that pass the filter; None: all rows
-        self._haystack: list[str] | None = None
+        self._haystack: list[str] | None = None  # per row, its text for the filter; built on demand
+        self.view_version = 0
+        """Bumped whenever the visible rows may have changed (rows or filter): a cache key."""
+        self._wanted: str | None = None  # the user's row while it is not visible (see _anchor)
         self.filter_text = ""
         self.filtering = False  # typing goes to the filter
         self._line_cache: dict[tuple, Strip] = {}
@@ -224,13 +246,24 @@ class VirtualTable(ScrollView, can_focus=True):
     def keys(self) -> list[str]:
         return list(self._keys)
 
+    def visible_keys(self) -> list[str]:
+        """The keys of the rows the filter lets through, in order (every key without a filter)."""
+        if self._view is None:
+            return list(self._keys)
+        keys = self._keys
+        return [keys[i] for i in self._view]
+
+    def is_visible(self, key: str) -> bool:
+        return self._row_of_anywhere(key) is not None
+
     def get_cells(self, key: str) -> tuple[Cell, ...]:
         return self._cells[self._index[key]]
 
     def set_rows(self, rows: Mapping[str, Sequence[Cell]]) -> None:
         """Show exactly ``rows`` (key -> cells without the mark column); the cursor keeps its row."""
-        current = self.cursor_key
+        current = self._anchor()
         self._keys, self._cells, self._index = [], [], {}
+        self._haystack = None
         self._widths = [cell_len(c.label) for c in self.columns]
         if self._mark_at is not None:
             self._widths[self._mark_at] = max(self._widths[self._mark_at], cell_len(MARK_OFF))
@@ -240,11 +273,19 @@ class VirtualTable(ScrollView, can_focus=True):
     def append_rows(self, rows: Mapping[str, Sequence[Cell]]) -> None:
         """Add rows after the others (a page that arrived); rows already shown are replaced."""
         fresh = {k: v for k, v in rows.items() if k not in self._index}
-        for key in rows.keys() - fresh.keys():
-            self._cells[self._index[key]] = self._with_mark(rows[key])
-        current = self.cursor_key
+        replaced = rows.keys() - fresh.keys()
+        for key in replaced:
+            index = self._index[key]
+            self._cells[index] = self._with_mark(rows[key])
+            if self._haystack is not None:
+                self._haystack[index] = _haystack(self._cells[index])
+        current = self._anchor()
         start = len(self._keys)
         self._append(fresh)
+        if replaced and self.filter_text:
+            # A replaced row may pass the filter now, or no longer: filter every row again.
+            self._refilter(keep=current)
+            return
         if self._view is not None and self.filter_text:
             self._ensure_haystack()
             assert self._haystack is not None
@@ -278,17 +319,6 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._haystack is not None:
             self._haystack.extend(_haystack(cells) for cells in new_cells)
 
-    def update_row(self, key: str, cells: Sequence[Cell]) -> None:
-        """Replace one row's cells (without the mark column)."""
-        if key not in self._index:
-            return
-        index = self._index[key]
-        self._cells[index] = self._with_mark(cells)
-        if self._haystack is not None:
-            self._haystack[index] = _haystack(self._cells[index])
-        self._line_cache.clear()
-        self.refresh_key(key)
-
     def refresh_key(self, key: str) -> None:
         """Repaint the row of ``key`` (after its mark changed, say) if it is on screen."""
         row = self._row_of(key)
@@ -308,7 +338,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._view is None:
             return index
         # Only rows on screen matter for repainting: look there, not through the whole view.
-        top = int(self.scroll_y)
+        top = self.scroll_offset.y
         for row in range(top, min(self.row_count, top + self.size.height)):
             if self._view[row] == index:
                 return row
@@ -321,11 +351,12 @@ class VirtualTable(ScrollView, can_focus=True):
             self._haystack = [_haystack(cells) for cells in self._cells]
 
     def set_filter(self, text: str) -> None:
-        current = self.cursor_key
+        current = self._anchor()
         narrower = bool(self.filter_text) and text.startswith(self.filter_text) and self._view is not None
         previous = self._view
         self.filter_text = text
         self._refilter(keep=current, within=previous if narrower else None)
+        self.post_message(self.Filtered(self))
 
     def _refilter(self, keep: str | None, within: list[int] | None = None) -> None:
         if not self.filter_text:
@@ -339,11 +370,20 @@ class VirtualTable(ScrollView, can_focus=True):
             self._view = [i for i in candidates if needle in hay[i]]
         self._after_change(keep=keep)
 
+    def _anchor(self) -> str | None:
+        """The row the cursor belongs on: the one the user last put it on, while it is hidden or
+        not (yet) in (a reload streams it back, a filter hides it), else the cursor's row."""
+        return self._wanted if self._wanted is not None else self.cursor_key
+
     def _after_change(self, keep: str | None) -> None:
+        self.view_version += 1
         self._line_cache.clear()
         self._update_virtual_size()
         row = self._row_of_anywhere(keep) if keep is not None else None
         self._move_cursor(row if row is not None else min(self.cursor_row, max(0, self.row_count - 1)))
+        # Not there: the cursor waits on the row now at its place, and goes back to ``keep`` as
+        # soon as that row is visible again, unless the user moves it first.
+        self._wanted = keep if row is None else None
         self.refresh()
 
     def _row_of_anywhere(self, key: str) -> int | None:
@@ -352,14 +392,17 @@ class VirtualTable(ScrollView, can_focus=True):
             return None
         if self._view is None:
             return index
-        import bisect
-
         at = bisect.bisect_left(self._view, index)
         return at if at < len(self._view) and self._view[at] == index else None
 
     def action_start_filter(self) -> None:
         self.filtering = True
+        self._bar_changed()
+
+    def _bar_changed(self) -> None:
+        """The filter bar came or went: one body line less or more, so the cursor may need a scroll."""
         self._update_virtual_size()
+        self._scroll_cursor_into_view()
         self.refresh()
 
     async def _on_key(self, event: events.Key) -> None:
@@ -370,8 +413,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self.set_filter("")
         elif event.key == "enter":
             self.filtering = False
-            self._update_virtual_size()
-            self.refresh()
+            self._bar_changed()
         elif event.key == "backspace":
             self.set_filter(self.filter_text[:-1])
         elif event.is_printable and event.character:
@@ -401,34 +443,35 @@ class VirtualTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.post_message(self.RowHighlighted(self, self.cursor_key))
 
+    def _user_move(self, row: int) -> None:
+        self._wanted = None
+        self._move_cursor(row)
+
     def _scroll_cursor_into_view(self) -> None:
-        top = int(self.scroll_y)
+        top = self.scroll_offset.y
         height = self._body_height
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
         elif self.cursor_row >= top + height:
             self.scroll_to(y=self.cursor_row - height + 1, animate=False, immediate=True)
 
-    def move_cursor(self, row: int) -> None:
-        self._move_cursor(row)
-
     def action_cursor_up(self) -> None:
-        self._move_cursor(self.cursor_row - 1)
+        self._user_move(self.cursor_row - 1)
 
     def action_cursor_down(self) -> None:
-        self._move_cursor(self.cursor_row + 1)
+        self._user_move(self.cursor_row + 1)
 
     def action_page_up(self) -> None:
-        self._move_cursor(self.cursor_row - self._body_height)
+        self._user_move(self.cursor_row - self._body_height)
 
     def action_page_down(self) -> None:
-        self._move_cursor(self.cursor_row + self._body_height)
+        self._user_move(self.cursor_row + self._body_height)
 
     def action_first(self) -> None:
-        self._move_cursor(0)
+        self._user_move(0)
 
     def action_last(self) -> None:
-        self._move_cursor(self.row_count - 1)
+        self._user_move(self.row_count - 1)
 
     def action_select(self) -> None:
         key = self.cursor_key
@@ -436,9 +479,9 @@ class VirtualTable(ScrollView, can_focus=True):
             self.post_message(self.RowSelected(self, key))
 
     async def _on_click(self, event: events.Click) -> None:
-        row = int(self.scroll_y) + event.y - 1
+        row = self.scroll_offset.y + event.y - 1
         if event.y >= 1 and 0 <= row < self.row_count:
-            self._move_cursor(row)
+            self._user_move(row)
             if event.chain > 1:
                 self.action_select()
 
@@ -477,14 +520,16 @@ class VirtualTable(ScrollView, can_focus=True):
         # at its final width in one go instead of through crop/extend copies.
         region = self.scrollable_content_region
         width = region.width
-        scroll_x = int(self.scroll_x)
+        # Rounded, as Textual rounds when it decides to repaint: truncating instead drew lines
+        # of one screen at two offsets while a sideways scroll was between two columns.
+        scroll_x, scroll_y = self.scroll_offset
         if y == 0:
             return self._header_line(scroll_x, width)
         bar_lines = self._bar_lines
         body = max(1, region.height - 1 - bar_lines)
         if bar_lines and y == body + 1:
             return self._filter_strip(width)
-        row = int(self.scroll_y) + y - 1
+        row = scroll_y + y - 1
         key = self._key_at(row)
         if key is None or y > body:
             return Strip.blank(width, self.rich_style)
@@ -602,7 +647,3 @@ def _fit_plain(text: str, width: int) -> str:
 
 def _haystack(cells: Iterable[Cell]) -> str:
     return " ".join(c.plain if isinstance(c, Text) else c for c in cells).casefold()
-
-
-def plain_cells(values: Iterable[object]) -> tuple[str, ...]:
-    return tuple("" if v is None else str(v) for v in values)
