@@ -6,20 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Button, Input
+from textual.widgets import Button, DataTable, Input
 
 from core.models import DeviceState
 from tests.support.scenarios import demo_licenses
-from tests.support.tui import open_devices, settle
+from tests.support.tui import open_devices, settle, static_text, toasts, wait_for
 from tui.app import SmartlicApp
 from tui.screens.customer_accounts import CustomerAccountsScreen
 from tui.screens.download import DownloadScreen
 from tui.screens.manage_licenses import ManageLicensesScreen
+from tui.screens.notifications import NotificationsScreen
 from tui.screens.transfer import OfflineReturnModal, TransferModal
 from tui.widgets.confirm import ChoiceModal, ConfirmModal
+from tui.widgets.edit import cell_region
 from tui.widgets.message import MessageModal
 from tui.widgets.path import PathModal
 from tui.widgets.picker import SegmentPicker
+from tui.widgets.value_dialog import ValueDialog
 
 SIZE = (80, 24)
 
@@ -61,6 +64,15 @@ class Clicks:
         }
 
 
+async def click_cell(pilot: Pilot, row_key: str, column_key: str) -> None:
+    """A click on one cell of the screen's table, found by its keys (as the in-cell editor is)."""
+    table = pilot.app.screen.query_one(DataTable)
+    cell = cell_region(table, row_key, column_key)
+    offset = (cell.x - table.scroll_offset.x, cell.y - table.scroll_offset.y)
+    assert await pilot.click(table, offset=offset)
+    await settle(pilot)
+
+
 async def test_every_home_button_opens_its_screen(app: SmartlicApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -79,6 +91,10 @@ async def test_every_home_button_opens_its_screen(app: SmartlicApp) -> None:
             await click(label)
             assert isinstance(app.screen, SegmentPicker) and app.screen.purpose == purpose
             await pilot.press("escape")
+        await click("Edit Notifications (n)")
+        assert isinstance(app.screen, NotificationsScreen)
+        await pilot.press("b")
+        assert isinstance(app.screen, ManageLicensesScreen)
         await click("Add License (l)")
         assert isinstance(app.screen, PathModal)
         await pilot.press("escape")
@@ -86,6 +102,29 @@ async def test_every_home_button_opens_its_screen(app: SmartlicApp) -> None:
         assert isinstance(app.screen, ManageLicensesScreen)
         await click("Close (q)")
         assert app.return_code == 0
+        assert click.unclicked() == {}
+
+
+async def test_edit_notifications_buttons(app: SmartlicApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, NotificationsScreen)
+        click = Clicks(pilot)
+        for label in ("Edit Recipients (e)", "Edit Thresholds (h)"):
+            await click(label)
+            assert isinstance(app.screen, ValueDialog), label
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is screen
+        await click("Use Settings File (u)")
+        assert app.screen is screen
+        await click("Send Test Message (t)")
+        await wait_for(pilot, lambda: bool(toasts(pilot)) or bool(static_text(pilot, "#notify-problem")))
+        await click("BACK (b)")
+        assert isinstance(app.screen, ManageLicensesScreen)
         assert click.unclicked() == {}
 
 
@@ -107,11 +146,13 @@ async def test_customer_accounts_buttons_and_the_unsaved_changes_dialog(app: Sma
         await pilot.pause()
         accounts = app.screen
         assert isinstance(accounts, CustomerAccountsScreen)
+        # Save Changes and Discard Changes are the ✔ and ✖ cells of the pending row.
+        code = service.segment("SmartServer-A").install_code
         await pend(pilot)
-        await click("Discard Changes (x)")
+        await click_cell(pilot, code, "discard")
         assert not accounts.pending and service.segment("SmartServer-A").customer_id is None
         await pend(pilot)
-        await click("Save Changes (s)")
+        await click_cell(pilot, code, "save")
         assert str(service.segment("SmartServer-A").customer_id) == demo
 
         await pilot.press("down")
@@ -121,7 +162,7 @@ async def test_customer_accounts_buttons_and_the_unsaved_changes_dialog(app: Sma
         await click("Stay here (c)")
         assert app.screen is accounts and accounts.pending
         await click("BACK (b)")
-        await click("Discard Changes (d)")
+        await click("Discard Changes (x)")
         assert isinstance(app.screen, ManageLicensesScreen)
         assert service.segment("SmartServer-B").customer_id is None
 
@@ -182,7 +223,7 @@ async def test_devices_buttons(app: SmartlicApp) -> None:
 
         await click("Provision selected (p)")
         assert provisioned() == marked
-        await click("Provision all licensed (P)")
+        await click("Provision all (P)")
         licensed = {d.device_id for d in app.service.devices(code) if d.state is not DeviceState.UNLICENSED}
         assert provisioned() == licensed and len(licensed) > 1
         await click("BACK (b)")

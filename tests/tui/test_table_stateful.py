@@ -48,6 +48,7 @@ from tests.support.tui import make_app, settle, static_text
 from tui.screens import devices as devices_module
 from tui.screens.devices import DevicesScreen
 from tui.screens.download import DownloadScreen
+from tui.screens.manage_licenses import ManageLicensesScreen
 from tui.screens.marking import MarkingScreen
 from tui.widgets.confirm import ConfirmModal
 
@@ -99,6 +100,7 @@ class TableMachine(RuleBasedStateMachine):
         self.driver = self.loop.create_task(self._drive(ready))
         self.pilot = self.loop.run_until_complete(ready)
         self.code = ""
+        self.which = "download"
         self.anchor: str | None = None
         """The row the user last put the cursor on (None: not moved since the screen opened)."""
 
@@ -163,6 +165,7 @@ class TableMachine(RuleBasedStateMachine):
         while isinstance(self.app.screen, MarkingScreen | ConfirmModal):
             self.app.pop_screen()
             await self._sync()
+        self.which = which
         screen = DownloadScreen(self.code) if which == "download" else DevicesScreen(self.code)
         self.app.push_screen(screen)
         self.anchor = None
@@ -210,6 +213,9 @@ class TableMachine(RuleBasedStateMachine):
 
     def _step(self) -> None:
         STEPS_RUN[0] += 1
+        if self.code and not isinstance(self.app.screen, MarkingScreen):
+            # BACK (b, Escape where the list is empty) left the screen: every rule acts on one.
+            self.run(self._open(self.which, True))
 
     @rule(key=st.sampled_from(MOVES), times=st.integers(1, 3))
     def move(self, key: str, times: int) -> None:
@@ -230,7 +236,8 @@ class TableMachine(RuleBasedStateMachine):
     def table_focused(self) -> bool:
         """Typing a filter needs the table's focus (Download hides its table when the list is
         empty; then b and Escape are BACK, as they should be)."""
-        return self.app.focused is self.screen.table
+        screen = self.app.screen
+        return isinstance(screen, MarkingScreen) and self.app.focused is screen.table
 
     # No preconditions on what the app shows: it depends on timing (pages, workers), and
     # hypothesis requires the same choices to offer the same rules. A rule that does not apply
@@ -367,6 +374,11 @@ class TableMachine(RuleBasedStateMachine):
         app = self.app
         assert app._exception is None, f"the app crashed: {app._exception!r}"
         assert app.return_code is None, "the app exited"
+        if not isinstance(app.screen, MarkingScreen):
+            # A key that is BACK where the list is empty or still loading (b, Escape) left the
+            # screen, as it should: Manage Licenses is where BACK goes, and the next reopen returns.
+            assert isinstance(app.screen, ManageLicensesScreen), f"left for {app.screen}"
+            return
         screen = self.screen
         table = screen.table
         shown = table.visible_keys()

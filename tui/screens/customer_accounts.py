@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -23,7 +23,7 @@ from textual.widgets import Button, DataTable, Static
 from core.errors import ChangedMeanwhile
 from core.models import SegmentController
 from core.service import LicenseService
-from tui.screens.base import ServiceScreen, cursor_key, set_usable, sync_rows, title_text
+from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.confirm import ChoiceModal
 from tui.widgets.conflict import KEEP_MINE, TAKE_THEIRS, conflict_modal
 from tui.widgets.edit import CellEditor
@@ -62,6 +62,18 @@ class Pending:
     """The stored value the edit started from: the save is refused if the store no longer has it."""
 
 
+class AccountsTable(DataTable):
+    """The accounts table: one click on a pending row's ✔ or ✖ acts, as a button's click would
+    (a DataTable selects a cell only on the second click; the first moves its cursor there)."""
+
+    async def _on_click(self, event: events.Click) -> None:
+        before = self.cursor_coordinate
+        await super()._on_click(event)
+        moved = self.cursor_coordinate != before
+        if moved and self.row_count and COLUMN_KEYS[self.cursor_column] in ("save", "discard"):
+            self.action_select_cursor()
+
+
 class CustomerAccountsScreen(ServiceScreen):
     BINDINGS = [
         Binding("e", "edit", "Edit", id="accounts.edit"),
@@ -83,7 +95,7 @@ class CustomerAccountsScreen(ServiceScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(title_text("Manage Customer Accounts"), classes="screen-title")
-        table: DataTable = DataTable(id="accounts", cursor_type="cell")
+        table: DataTable = AccountsTable(id="accounts", cursor_type="cell")
         for label, key, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         yield table
@@ -144,8 +156,6 @@ class CustomerAccountsScreen(ServiceScreen):
         code = self._current()
         pending = code in self.pending if code else False
         table = self.query_one(DataTable)
-        for button in ("#save", "#discard"):
-            set_usable(self.query_one(button), pending, table, hide=True)
         detail = self.query_one("#detail", Static)
         seg = self.segments.get(code) if code else None
         if seg is None:
@@ -182,6 +192,9 @@ class CustomerAccountsScreen(ServiceScreen):
         if column in ("save", "discard"):
             if code in self.pending:
                 (self.save if column == "save" else self.discard)(code)
+            # The cells go away with the change: the cursor goes back to the Customer ID.
+            table = event.data_table
+            table.cursor_coordinate = Coordinate(table.cursor_row, CUSTOMER_COLUMN)
             return
         self.action_edit()
 
