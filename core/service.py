@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         ActivationResult,
         AddLicenseResult,
         AuditCheck,
+        CancelReturnResult,
         CloudOffer,
         DeviceRow,
         LicenseRow,
@@ -180,6 +181,10 @@ class LicenseService:
     def offline_return(self, ref: str, path: Path) -> ReturnReceipt:
         """Take every license off the segment, then write a signed return receipt to ``path``."""
         return offline_activation.offline_return(self.context, ref, path)
+
+    async def cancel_return(self, ref: str) -> CancelReturnResult:
+        """Take the segment's offline return back (the cloud voids the receipt), audited."""
+        return await offline_activation.cancel_return(self.context, ref)
 
     # --- status and support ------------------------------------------------------------------
 

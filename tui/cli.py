@@ -108,7 +108,6 @@ async def _cloud_licenses(service: LicenseService, args: argparse.Namespace) -> 
 @command("activate")
 async def _activate(service: LicenseService, args: argparse.Namespace) -> int:
     ids = [_uuid(text) for text in args.license_ids]
-    await service.resume_if_needed()
     result = await service.activate(args.segment, ids, progress=_progress(args))
     if args.json:
         emit_json(result)
@@ -132,7 +131,6 @@ async def _transfer(service: LicenseService, args: argparse.Namespace) -> int:
             "provisioned again. Add --yes to confirm.",
             hint=("Licenses that would go back:\n" + "\n".join(lines)) if lines else None,
         )
-    await service.resume_if_needed()
     result = await service.transfer(args.segment, progress=_progress(args))
     if args.json:
         emit_json(result)
@@ -194,9 +192,13 @@ async def _sync(service: LicenseService, args: argparse.Namespace) -> int:
             f"healed {len(report.healed_operations)} operation(s); adopted {len(report.adopted)}, "
             f"removed {len(report.removed)}, returned {len(report.returned)} license(s)"
         )
+        if report.credited:
+            say(f"credited   {len(report.credited)} license(s) returned offline: the portal took the receipt")
         for name, why in report.skipped.items():
             say(f"skipped    {name}: {why}")
-    return 0
+        for name, why in report.failed.items():
+            say(f"FAILED     {name}: {why}")
+    return report.exit_code
 
 
 @command("status")
@@ -244,6 +246,18 @@ async def _trust(service: LicenseService, args: argparse.Namespace) -> int:
 
 @command("offline")
 async def _offline(service: LicenseService, args: argparse.Namespace) -> int:
+    if args.action == "cancel-return":
+        cancelled = await service.cancel_return(args.segment)
+        if args.json:
+            emit_json(cancelled)
+        else:
+            for license_id in cancelled.restored:
+                say(f"restored   {license_id}")
+            for license_id in cancelled.credited:
+                say(f"credited   {license_id} (the portal had credited the receipt: it stays in the cloud)")
+        return 0
+    if not args.output:
+        raise InvalidInput(f"Usage: smartlic offline {args.action} SEGMENT -o FILE")
     path = Path(args.output)
     if args.action == "request":
         request = service.offline_request(args.segment, path)
@@ -330,6 +344,23 @@ async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
 # --- plumbing --------------------------------------------------------------------------------
 
 
+async def _settle(service: LicenseService) -> None:
+    """Finish an operation an earlier command left unfinished (a dropped connection, a kill), as
+    the TUI does at start; when that fails too, say so and go on with the command asked for."""
+    if service.read_only or not service.journal():
+        return
+    try:
+        report = await service.resume_if_needed()
+    except SmartlicError as exc:
+        error_line(
+            f"warning: an unfinished operation is still open ({exc.message}); `smartlic sync` retries it."
+        )
+        return
+    if report is not None and report.failed:
+        for name, why in report.failed.items():
+            error_line(f"warning: {name}: an unfinished operation is still open ({why})")
+
+
 def _say_failures(failures: list[Failure]) -> None:
     for failure in failures:
         say(f"FAILED     {failure.license_id}: {failure.reason} [{failure.code}]")
@@ -390,9 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("keyfile")
     sub.add_parser("demo-info", parents=[common], help="print the demo Customer ID")
     p = sub.add_parser("offline", parents=[common], help="offline activation request or return receipt")
-    p.add_argument("action", choices=["request", "return"])
+    p.add_argument("action", choices=["request", "return", "cancel-return"])
     p.add_argument("segment")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the file")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write the file (request, return)")
     p = sub.add_parser("add-license", parents=[common], help="import a license response file")
     p.add_argument("file")
     p = sub.add_parser("audit", parents=[common], help="list the audit log, or verify its hash chain")
@@ -411,6 +442,8 @@ def _setup_logging(settings: Settings) -> None:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # A log file that cannot be written (a full disk) must not print a traceback over the answer.
+    logging.raiseExceptions = False
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -422,6 +455,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     if service.read_only:
         error_line(f"warning: {service.safe_mode_reason} Changes are refused until it is repaired.")
     try:
+        if args.command not in ("sync", "recover"):
+            await _settle(service)
         return await HANDLERS[args.command](service, args)
     finally:
         await service.aclose()

@@ -23,6 +23,7 @@ from core.mock_cloud.cli_partner import add_partner_commands
 from core.mock_cloud.cli_portal import add_portal_commands
 from core.mock_cloud.faults import Faults
 from core.mock_cloud.seed import DEFAULT_EARMARK_INSTALL_CODE
+from core.models import MAX_BATCH
 from core.rules import is_install_code
 
 __all__ = ["PROG", "default_cloud_dir", "main"]
@@ -45,6 +46,12 @@ def _faults(text: str) -> Faults:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _max_batch(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"--max-batch {text!r} is not a number in 1-{MAX_BATCH}")
+    return int(text)
+
+
 def _install_code(text: str) -> str:
     if not is_install_code(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an install code (7 characters, 0-9 and a-z)")
@@ -60,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--faults", type=_faults, default=None, help="e.g. delay=0.1,fail=3,malformed=1")
     serve.add_argument(
         "--earmark", type=_install_code, default=DEFAULT_EARMARK_INSTALL_CODE, help="install code to earmark"
+    )
+    serve.add_argument(
+        "--max-batch", type=_max_batch, default=MAX_BATCH, help="most licenses per call (default 5000)"
     )
     serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
@@ -97,7 +107,9 @@ def serve(args: argparse.Namespace) -> int:
 
     data_dir = data_dir_of(args)
     try:
-        app = create_app(data_dir, faults=args.faults, earmark_install_code=args.earmark)
+        app = create_app(
+            data_dir, faults=args.faults, earmark_install_code=args.earmark, max_batch=args.max_batch
+        )
     except (OSError, CloudDBError) as exc:
         print(f"{PROG}: cannot use data folder {data_dir}: {exc}", file=sys.stderr)
         return 1

@@ -71,8 +71,22 @@ CREATE TABLE meta (
 );
 """
 
+# 1 -> 2: licenses given up by an offline return, until the cloud says the receipt was credited or
+# the user cancels the return (core.ownership: "returned offline"). Sync never adopts them back.
+_V2 = """
+CREATE TABLE offline_returns (
+    license_id   TEXT PRIMARY KEY,
+    install_code TEXT NOT NULL REFERENCES segments(install_code),
+    receipt_id   TEXT NOT NULL,
+    returned_at  TEXT NOT NULL,
+    note         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX offline_returns_by_segment ON offline_returns(install_code);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
+    _V2,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,4 +1,4 @@
-"""``Tx``: the operations of one store transaction over its six tables, and the mappers between
+"""``Tx``: the operations of one store transaction over its seven tables, and the mappers between
 their rows and the domain models. Rules live in ``core.rules``; these are only the primitives."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from core.store.values import plain_json
 from core.utc import from_utc_text, utc_text
 from core.views import DeviceRow
 
-__all__ = ["AUDIT_HEAD_KEY", "DeviceRank", "LicenseStanding", "Tx"]
+__all__ = ["AUDIT_HEAD_KEY", "DeviceRank", "LicenseStanding", "OfflineReturn", "Tx"]
 
 AUDIT_HEAD_KEY = "audit_head"
 
@@ -37,6 +37,16 @@ AUDIT_HEAD_KEY = "audit_head"
 class LicenseStanding(NamedTuple):
     terms: LicenseTerms
     return_pending: bool
+
+
+class OfflineReturn(NamedTuple):
+    """A license the controller gave up with a return receipt the cloud has not credited yet."""
+
+    license_id: UUID
+    install_code: str
+    receipt_id: str
+    returned_at: datetime
+    note: str
 
 
 class DeviceRank(NamedTuple):
@@ -146,6 +156,32 @@ class Tx:
         self._check_writable()
         cursor = self._run("UPDATE licenses SET note = ? WHERE license_id = ?", (note, str(license_id)))
         return cursor.rowcount > 0
+
+    # offline returns
+
+    def offline_returns(self, install_code: str | None = None) -> list[OfflineReturn]:
+        rows = self._run(
+            "SELECT license_id, install_code, receipt_id, returned_at, note FROM offline_returns "
+            "WHERE ?1 IS NULL OR install_code = ?1 ORDER BY returned_at, license_id",
+            (install_code,),
+        )
+        return [OfflineReturn(UUID(row[0]), row[1], row[2], from_utc_text(row[3]), row[4]) for row in rows]
+
+    def put_offline_returns(self, records: Iterable[OfflineReturn]) -> None:
+        self._run_many(
+            "INSERT OR REPLACE INTO offline_returns "
+            "(license_id, install_code, receipt_id, returned_at, note) VALUES (?, ?, ?, ?, ?)",
+            (
+                (str(r.license_id), r.install_code, r.receipt_id, utc_text(r.returned_at), r.note)
+                for r in records
+            ),
+        )
+
+    def delete_offline_returns(self, license_ids: Iterable[UUID]) -> None:
+        self._run_many(
+            "DELETE FROM offline_returns WHERE license_id = ?",
+            ((str(license_id),) for license_id in license_ids),
+        )
 
     # devices
 

@@ -11,8 +11,9 @@ from core.models import (
     LicenseKind,
     StatusLevel,
 )
+from core.store import OfflineReturn
 from core.usecases import reads
-from core.usecases.context import Context
+from core.usecases.context import FAR_AHEAD, Context
 from core.views import (
     AuditCheck,
     Notice,
@@ -67,6 +68,19 @@ def status(ctx: Context) -> StatusReport:
                         text=f"{seg.name}: {summary.next_step}",
                     )
                 )
+    with ctx.store.read() as tx:
+        returned = tx.offline_returns()
+    for name, count in _returned_offline_by_segment(ctx, returned).items():
+        notices.append(
+            Notice(
+                kind="offline_return",
+                level=StatusLevel.WARNING,
+                segment_name=name,
+                text=f"{name}: {count} license(s) returned offline wait for the License Customer Portal "
+                f"to credit the receipt (`smartlic sync` sees it); `smartlic offline cancel-return "
+                f"{name}` takes them back.",
+            )
+        )
     if ctx.store.read_only:
         notices.insert(
             0,
@@ -79,6 +93,19 @@ def status(ctx: Context) -> StatusReport:
             ),
         )
     now, clock_behind = ctx.effective_now()
+    signed = ctx.signed_cloud_time()
+    if signed is not None and ctx.clock() > signed + FAR_AHEAD:
+        notices.append(
+            Notice(
+                kind="clock",
+                level=StatusLevel.WARNING,
+                segment_name=None,
+                text=f"The clock says {ctx.clock():%Y-%m-%d %H:%M}, more than {FAR_AHEAD.days} days past "
+                f"the license cloud's last signed time ({signed:%Y-%m-%d %H:%M}). Expiry is judged by the "
+                "clock for now and not recorded; if the clock is wrong, fix it. `smartlic sync` checks "
+                "the time against the cloud.",
+            )
+        )
     if clock_behind:
         notices.append(
             Notice(
@@ -102,6 +129,15 @@ def status(ctx: Context) -> StatusReport:
         n.kind == "shortfall" or (n.kind == "expiry" and n.level is StatusLevel.ERROR) for n in notices
     )
     return StatusReport(segments=summaries, warnings=notices, unfinished_operations=unfinished, alert=alert)
+
+
+def _returned_offline_by_segment(ctx: Context, returned: list[OfflineReturn]) -> dict[str, int]:
+    names = {seg.install_code: seg.name for seg in reads.segments(ctx)}
+    counts: dict[str, int] = {}
+    for record in returned:
+        name = names.get(record.install_code, record.install_code)
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def audit_verify(ctx: Context) -> AuditCheck:
