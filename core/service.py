@@ -75,6 +75,11 @@ class LicenseService:
         """Why the store is read-only (one sentence), or None."""
         return self.context.store.safe_mode_reason
 
+    @property
+    def safe_mode_hint(self) -> str | None:
+        """What to do about it (never a step that loses install codes or Customer IDs), or None."""
+        return self.context.store.safe_mode_hint
+
     def today(self) -> date:
         """The date by the controller's clock (for default file names)."""
         return self.context.clock().date()

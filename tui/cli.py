@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 operation refused or failed, 2 usage or configuration error,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -330,6 +331,27 @@ async def _diagnostics(service: LicenseService, args: argparse.Namespace) -> int
     return 0
 
 
+@command("recover")
+async def _recover(service: LicenseService, args: argparse.Namespace) -> int:
+    salvage = args.salvage
+    say(f"Kept the damaged store as {salvage.backup}.")
+    say(f"Rebuilt {len(salvage.segments)} segment controller(s) with their install codes and Customer IDs.")
+    for what in salvage.unreadable:
+        say(f"lost       {what} (unreadable)")
+    try:
+        report = await service.sync(progress=_progress(args))
+    except SmartlicError as exc:
+        say(f"The cloud could not be asked for the licenses yet ({exc.message}); run `smartlic sync`.")
+        return exc.exit_code
+    for license_id, note in salvage.notes.items():
+        with contextlib.suppress(SmartlicError):
+            service.set_note(license_id, note)
+    say(f"Restored {len(report.adopted)} license(s) from the cloud's records.")
+    for name, why in report.failed.items():
+        say(f"FAILED     {name}: {why}; run `smartlic sync` again")
+    return report.exit_code
+
+
 @command("demo-info")
 async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
     info = await service.demo_info()
@@ -429,6 +451,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", parents=[common], help="list the audit log, or verify its hash chain")
     p.add_argument("action", nargs="?", choices=["verify"])
     p.add_argument("--limit", type=int, default=None, help="only the newest N entries")
+    sub.add_parser(
+        "recover",
+        parents=[common],
+        help="rebuild a damaged store (kept as a backup): install codes, Customer IDs, keys, then sync",
+    )
     p = sub.add_parser("diagnostics", parents=[common], help="write a support bundle (no secrets)")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     return parser
@@ -449,11 +476,15 @@ def _setup_logging(settings: Settings) -> None:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from core.wiring import build_service
+    from core.wiring import build_service, recover_store
 
+    if args.command == "recover":
+        args.salvage = recover_store(settings)
     service = build_service(settings, face="cli")
     if service.read_only:
-        error_line(f"warning: {service.safe_mode_reason} Changes are refused until it is repaired.")
+        error_line(
+            f"warning: {service.safe_mode_reason} Reads work; changes are refused. {service.safe_mode_hint}"
+        )
     try:
         if args.command not in ("sync", "recover"):
             await _settle(service)

@@ -88,8 +88,8 @@ def status(ctx: Context) -> StatusReport:
                 kind="store",
                 level=StatusLevel.ERROR,
                 segment_name=None,
-                text=f"{ctx.store.safe_mode_reason} Changes are refused; keep a copy of the "
-                "store file for support, then run `smartlic sync`.",
+                text=f"{ctx.store.safe_mode_reason} Reads work; changes are refused. "
+                f"{ctx.store.safe_mode_hint or ''}".strip(),
             ),
         )
     now, clock_behind = ctx.effective_now()
