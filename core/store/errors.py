@@ -97,10 +97,18 @@ def busy(path: Path) -> StoreUnavailable:
 def unreadable(path: Path, cause: StoreUnavailable, exc: BaseException) -> StoreUnavailable:
     if cause.code == "store_disk_full":
         return cause
+    if cause.code == "store_damaged":
+        return StoreUnavailable(
+            f"The license store at {path} is damaged and cannot be read ({exc}); smartlic left the "
+            "file unchanged.",
+            hint=RECOVER_HINT,
+            code="store_unreadable",
+        )
+    what = cause.message.removesuffix("; smartlic opened it read-only.").removesuffix(".")
     return StoreUnavailable(
-        f"The license store at {path} cannot be read ({exc}); smartlic left the file unchanged.",
-        hint=RECOVER_HINT,
-        code="store_unreadable",
+        f"{what}; it cannot be read either ({exc}), and smartlic left it unchanged.",
+        hint=cause.hint,
+        code=cause.code,
     )
 
 
