@@ -3,7 +3,8 @@
 A test sets ``SMARTLIC_CRASH_AT=<name>`` in the environment of a subprocess; when that process
 reaches the point it is killed with SIGKILL, as by a power cut: no cleanup, no flush.
 ``after-send`` kills ``SMARTLIC_CRASH_DELAY`` seconds (default 0.2) after the request went out, so
-it dies while the request is in flight. Without the variable these calls cost one dict look-up.
+it dies while the request is in flight; ``between-chunks`` is after a chunk of a split batch was
+sent and stored, before the next one. Without the variable these calls cost one dict look-up.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 ENV = "SMARTLIC_CRASH_AT"
 POINTS = (
@@ -20,10 +22,15 @@ POINTS = (
     "mid-verification",
     "mid-transaction",
     "after-commit",
+    "between-chunks",
 )
+# In-process tests (the ownership model) set this to raise at a point instead of dying there.
+hook: Callable[[str], None] | None = None
 
 
 def crashpoint(name: str) -> None:
+    if hook is not None:
+        hook(name)
     if os.environ.get(ENV) != name:
         return
     if name == "after-send":

@@ -135,6 +135,7 @@ def offline_return(ctx: Context, ref: str, path: Path) -> ReturnReceipt:
             {"receipt_id": receipt_id, "license_ids": [str(i) for i in ids], "devices": changed},
             "ok",
         )
+        crashpoint("mid-transaction")
     offline.put_in_place(tmp, path)
     return ReturnReceipt.model_validate(document.payload)
 

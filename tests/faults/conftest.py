@@ -8,9 +8,16 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.matrix import OUTCOMES
+from tests.faults.ownership_model import STATS
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if STATS["steps"]:
+        terminalreporter.write_line(
+            f"ownership model: {STATS['steps']} steps in {STATS['runs']} runs "
+            f"({STATS['kills']} kills, {STATS['refusals']} refusals, {STATS['returned']} offline returns, "
+            f"{STATS['credited']} credits, {STATS['cancelled']} cancels), largest batch {STATS['largest']}"
+        )
     if not OUTCOMES:
         return
     write = terminalreporter.write_line
