@@ -26,6 +26,7 @@ import httpx
 from core import crashpoints
 from core.cloud import CloudClient
 from core.mock_cloud.app import create_app
+from core.models import Clock
 from core.service import Context, LicenseService
 from core.signing import TrustStore
 from core.store import Store
@@ -68,14 +69,16 @@ class Controller:
     folder: Path
     transport: httpx.AsyncBaseTransport
     cloud_key: bytes
+    clock: Clock = clock
     service: LicenseService | None = None
 
     def open(self) -> LicenseService:
-        store = Store.open(self.folder / "smartlic.db", clock=clock, rng=random.Random(self.index + 1))
+        store = Store.open(self.folder / "smartlic.db", clock=self.clock, rng=random.Random(self.index + 1))
         trust = TrustStore(self.folder / "trust")
         trust.add(self.cloud_key)
         cloud = CloudClient("http://model-cloud", transport=self.transport, retries=0)
-        self.service = LicenseService(Context(store, cloud, trust, clock, actor=f"controller-{self.index}"))
+        context = Context(store, cloud, trust, self.clock, actor=f"controller-{self.index}")
+        self.service = LicenseService(context)
         return self.service
 
     @property
@@ -104,15 +107,20 @@ class World:
     # carried to the controller (Add License imports it, or sync adopts them).
     in_transit: dict[str, set[str]] = field(default_factory=dict)
     files: int = 0
+    max_batch: int = MAX_BATCH
+    controller_clock: Clock = clock
 
     def __post_init__(self) -> None:
-        self.app = create_app(self.root / "cloud", clock=clock, rng=random.Random(7), max_batch=MAX_BATCH)
+        self.app = create_app(
+            self.root / "cloud", clock=clock, rng=random.Random(7), max_batch=self.max_batch
+        )
         self.transport = httpx.ASGITransport(app=self.app)
         self.http = httpx.AsyncClient(base_url="http://model-cloud/api/v1", transport=self.transport)
         key = Path(self.app.state.public_key_path).read_bytes()
         self.customer_id = str(self.app.state.demo_customer_id)
         for index in range(2):
-            controller = Controller(index, self.root / f"controller-{index}", self.transport, key)
+            folder = self.root / f"controller-{index}"
+            controller = Controller(index, folder, self.transport, key, self.controller_clock)
             controller.open()
             for name in controller.segments():
                 controller.svc.set_customer_id(name, self.customer_id)
