@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 
 ENV = "SMARTLIC_CRASH_AT"
+SKIP_ENV = "SMARTLIC_CRASH_SKIP"  # pass the point this many times first (a later chunk of a batch)
 POINTS = (
     "after-journal",
     "after-send",
@@ -26,12 +27,17 @@ POINTS = (
 )
 # In-process tests (the ownership model) set this to raise at a point instead of dying there.
 hook: Callable[[str], None] | None = None
+_passed = 0
 
 
 def crashpoint(name: str) -> None:
     if hook is not None:
         hook(name)
     if os.environ.get(ENV) != name:
+        return
+    global _passed
+    if _passed < int(os.environ.get(SKIP_ENV, "0") or 0):
+        _passed += 1
         return
     if name == "after-send":
         delay = float(os.environ.get("SMARTLIC_CRASH_DELAY", "0.2"))

@@ -79,6 +79,19 @@ class Context:
     def verify_grant(self, document: SignedDocument, seg: SegmentController) -> LicenseGrant:
         return grant_for(self.trust.verify(document), seg)
 
+    def verify_grants(
+        self, documents: list[SignedDocument], seg: SegmentController
+    ) -> dict[UUID, tuple[LicenseGrant, SignedDocument]]:
+        """Every document verified (in one batch) and bound to ``seg``, by license id; the first
+        that fails is raised, so a forged view is refused whole."""
+        grants: dict[UUID, tuple[LicenseGrant, SignedDocument]] = {}
+        for document, payload in zip(documents, self.trust.verify_batch(documents), strict=True):
+            if isinstance(payload, SignatureInvalid):
+                raise payload
+            grant = grant_for(payload, seg)
+            grants[grant.license_id] = (grant, document)
+        return grants
+
     def relicense(self, tx: Tx, install_code: str) -> int:
         """Apply the segment's capacity to its devices; returns how many changed state."""
         changes = rules.relicense_plan(

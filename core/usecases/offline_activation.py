@@ -174,10 +174,7 @@ async def finish_cancel(
     for receipt_id in dict.fromkeys(r.receipt_id for r in records):
         states[receipt_id] = await ctx.cloud.cancel_return(seg.customer_id, seg.install_code, receipt_id)
     view = await ctx.cloud.install_view(seg.customer_id, seg.install_code)
-    grants = {}
-    for document in view.documents:
-        grant = ctx.verify_grant(document, seg)
-        grants[grant.license_id] = (grant, document)
+    grants = ctx.verify_grants(view.documents, seg)
     cloud_time = ctx.cloud_time(view.time)
     now = ctx.clock()
     with ctx.store.write() as tx:

@@ -99,9 +99,12 @@ async def activate(
     if not wanted:
         raise InvalidInput("Select at least one license to activate.")
     with ctx.store.read() as tx:
-        local = {lic.license_id: lic for lic in tx.licenses(seg.install_code)}
+        local = {
+            i: lic for i, lic in tx.licenses_by_id(wanted).items() if lic.install_code == seg.install_code
+        }
         returned = {r.license_id for r in tx.offline_returns(seg.install_code)}
-    states = {i: _local_state(local, returned, i) for i in wanted}
+    pending = {i: lic.return_pending for i, lic in local.items()}
+    states = {i: _local_state(pending, returned, i) for i in wanted}
     _refuse_moves(seg, {i: s for i, s in states.items() if s is not ControllerState.ABSENT}, Event.ACTIVATE)
     already = [i for i in wanted if states[i] is ControllerState.ACTIVE]
     to_send = [i for i in wanted if states[i] is ControllerState.ABSENT]
@@ -300,15 +303,15 @@ async def _resume(ctx: Context, op: JournalEntry) -> _Change:
         cancelled = await offline_activation.finish_cancel(ctx, seg, op, resumed=True)
         return _Change(adopted=cancelled.restored, credited=cancelled.credited)
     with ctx.store.read() as tx:
-        local = {lic.license_id: lic for lic in tx.licenses(seg.install_code)}
+        local = tx.licenses_by_id(op.license_ids)
     return _Change(adopted=(await _activate_chunk(ctx, seg, op, local, resumed=True))[0])
 
 
-def _local_state(local: dict[UUID, License], returned: set[UUID], license_id: UUID) -> ControllerState:
-    lic = local.get(license_id)
+def _local_state(pending: dict[UUID, bool], returned: set[UUID], license_id: UUID) -> ControllerState:
+    """``pending``: return_pending of each license the segment holds."""
     return controller_state(
-        held=lic is not None,
-        return_pending=lic is not None and lic.return_pending,
+        held=license_id in pending,
+        return_pending=pending.get(license_id, False),
         returned_offline=license_id in returned,
     )
 
@@ -446,18 +449,15 @@ async def _reconcile(ctx: Context, seg: SegmentController) -> _Change:
     as core.ownership.sync_event says (a license returned offline is never adopted back)."""
     assert seg.customer_id is not None
     with ctx.store.read() as tx:
-        before = _snapshot(tx.licenses(seg.install_code), tx.offline_returns(seg.install_code))
+        before = _snapshot(tx.license_marks(seg.install_code), tx.offline_returns(seg.install_code))
     view = await ctx.cloud.install_view(seg.customer_id, seg.install_code)
-    grants = {}
-    for document in view.documents:
-        grant = ctx.verify_grant(document, seg)
-        grants[grant.license_id] = (grant, document)
+    grants = ctx.verify_grants(view.documents, seg)
     cloud_time = ctx.cloud_time(view.time)
     max_batch = await _max_batch_or_default(ctx)
     now = ctx.clock()
     change = _Change()
     with ctx.store.write() as tx:
-        current = tx.licenses(seg.install_code)
+        current = tx.license_marks(seg.install_code)
         returned_offline = {r.license_id for r in tx.offline_returns(seg.install_code)}
         anchor_cloud_time(tx, cloud_time)
         if _snapshot(current, tx.offline_returns(seg.install_code)) != before:
@@ -465,10 +465,10 @@ async def _reconcile(ctx: Context, seg: SegmentController) -> _Change:
             # older than the store, and acting on it would undo that session's work. Its own
             # operation leaves device and cloud agreeing; the next sync checks again.
             return change
-        local = {lic.license_id: lic for lic in current}
+        pending = {i: marks[1] for i, marks in current.items()}
         still_pending: list[UUID] = []
-        for license_id in sorted({*local, *grants, *returned_offline}, key=str):
-            state = _local_state(local, returned_offline, license_id)
+        for license_id in sorted({*pending, *grants, *returned_offline}, key=str):
+            state = _local_state(pending, returned_offline, license_id)
             event = sync_event(state, cloud_binds_here=license_id in grants)
             if event is None and state is ControllerState.RETURNING_ONLINE:
                 still_pending.append(license_id)  # the cloud still binds it here: finish the return
@@ -515,7 +515,9 @@ def refusal(outcome: ActivationOutcome | TransferOutcome) -> Failure:
     )
 
 
-def _snapshot(licenses: Sequence[License], returned: Sequence[OfflineReturn]) -> set[tuple[UUID, str, bool]]:
+def _snapshot(
+    marks: dict[UUID, tuple[str, bool]], returned: Sequence[OfflineReturn]
+) -> set[tuple[UUID, str, bool]]:
     """What reconciling depends on (not the user's notes, which other sessions may edit meanwhile)."""
-    held = {(lic.license_id, lic.activated_at.isoformat(), lic.return_pending) for lic in licenses}
+    held = {(i, activated_at, pending) for i, (activated_at, pending) in marks.items()}
     return held | {(r.license_id, r.receipt_id, True) for r in returned}

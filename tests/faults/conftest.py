@@ -31,6 +31,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{o.family:<11}{o.operation:<12}{o.point:<24}{exit_code:>5}  {committed:<13}"
             f"{o.healed_by[:33]:<34}{o.lost:>5}{o.duplicated:>5}  {'healed' if o.healed else 'FAILED'}"
         )
+        if o.note:
+            write(f"    {o.note}")
         for problem in o.problems:
             write(f"    ! {problem}")
     healed = sum(o.healed for o in OUTCOMES)
