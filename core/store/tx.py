@@ -58,6 +58,7 @@ class DeviceRank(NamedTuple):
 # Stored text -> enum member for device rows (a dict lookup, not an Enum call per cell).
 _PROTOCOLS = {p.value: p for p in Protocol}
 _STATES = {s.value: s for s in DeviceState}
+_KINDS = {k.value: k for k in LicenseKind}
 
 
 class Tx:
@@ -120,8 +121,19 @@ class Tx:
 
     def standings(self, install_code: str) -> list[LicenseStanding]:
         """The terms of the segment's licenses without their documents: enough for capacity."""
+        # Rows the store validated when it wrote them; relicensing reads them after every chunk of a
+        # large activation, so they are built without validating again (20,000 rows: ~1 s -> ~0.1 s).
         return [
-            LicenseStanding(_terms(row), bool(row["return_pending"]))
+            LicenseStanding(
+                LicenseTerms.model_construct(
+                    license_id=row["license_id"],
+                    kind=_KINDS[row["kind"]],
+                    devices=row["devices"],
+                    term_years=row["term_years"],
+                    expires_on=None if row["expires_on"] is None else date.fromisoformat(row["expires_on"]),
+                ),
+                bool(row["return_pending"]),
+            )
             for row in self._run(
                 "SELECT license_id, kind, devices, term_years, expires_on, return_pending FROM licenses "
                 "WHERE install_code = ?",
