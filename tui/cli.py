@@ -113,10 +113,8 @@ async def _activate(service: LicenseService, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(result)
     else:
-        for license_id in result.activated:
-            say(f"activated  {license_id}")
-        for license_id in result.already_active:
-            say(f"already    {license_id} (was active already)")
+        _say_each("activated", result.activated)
+        _say_each("already", result.already_active, "(was active already)")
         _say_failures(result.failed)
     return 1 if result.failed else 0
 
@@ -252,10 +250,12 @@ async def _offline(service: LicenseService, args: argparse.Namespace) -> int:
         if args.json:
             emit_json(cancelled)
         else:
-            for license_id in cancelled.restored:
-                say(f"restored   {license_id}")
-            for license_id in cancelled.credited:
-                say(f"credited   {license_id} (the portal had credited the receipt: it stays in the cloud)")
+            _say_each("restored", cancelled.restored)
+            _say_each(
+                "credited",
+                cancelled.credited,
+                "(the portal credited the receipt first: it stays in the cloud)",
+            )
         return 0
     if not args.output:
         raise InvalidInput(f"Usage: smartlic offline {args.action} SEGMENT -o FILE")
@@ -381,6 +381,11 @@ async def _settle(service: LicenseService) -> None:
     if report is not None and report.failed:
         for name, why in report.failed.items():
             error_line(f"warning: {name}: an unfinished operation is still open ({why})")
+
+
+def _say_each(label: str, license_ids: list[UUID], note: str = "") -> None:
+    for license_id in license_ids:
+        say(f"{label:<10} {license_id} {note}".rstrip())
 
 
 def _say_failures(failures: list[Failure]) -> None:

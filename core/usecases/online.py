@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from uuid import UUID, uuid4
 
 from core import rules
@@ -39,7 +39,7 @@ from core.ownership import (
     controller_state,
     sync_event,
 )
-from core.store import OfflineReturn
+from core.store import OfflineReturn, Tx
 from core.usecases import offline_activation, reads
 from core.usecases.context import (
     Context,
@@ -153,19 +153,7 @@ async def _activate_chunk(
             )
             changed = ctx.relicense(tx, seg.install_code)
             anchor_cloud_time(tx, cloud_time)
-            ctx.audit(
-                tx,
-                "activate",
-                seg.install_code,
-                {
-                    **op_detail(op),
-                    "activated": [str(i) for i in activated],
-                    "failed": {str(f.license_id): f.code for f in failed},
-                    "devices_relicensed": changed,
-                },
-                ("resumed by sync: " if resumed else "")
-                + ("ok" if not failed else "partial" if activated else "failed"),
-            )
+            _audit_chunk(ctx, tx, op, {"activated": activated}, failed, resumed, devices_relicensed=changed)
             crashpoint("mid-transaction")
             tx.journal_close(op.op_id)
     except StoreUnavailable as exc:
@@ -255,10 +243,7 @@ async def sync(ctx: Context, progress: Progress = quiet) -> SyncReport:
     progress("Done", 1.0)
     return SyncReport(
         healed_operations=healed,
-        adopted=change.adopted,
-        removed=change.removed,
-        returned=change.returned,
-        credited=change.credited,
+        **asdict(change),
         skipped=skipped,
         failed={name: str(exc) for name, exc in failures.items()},
         exit_code=max((exc.exit_code for exc in failures.values()), default=0),
@@ -423,17 +408,7 @@ async def _send_transfer(
         with ctx.store.write() as tx:
             tx.delete_licenses(returned)
             anchor_cloud_time(tx, cloud_time)
-            ctx.audit(
-                tx,
-                "transfer",
-                op.install_code,
-                {
-                    **op_detail(op),
-                    "returned": [str(i) for i in returned],
-                    "failed": {str(f.license_id): f.code for f in failed},
-                },
-                ("resumed by sync: " if resumed else "") + ("ok" if not failed else "partial"),
-            )
+            _audit_chunk(ctx, tx, op, {"returned": returned}, failed, resumed)
             crashpoint("mid-transaction")
             tx.journal_close(op.op_id)
     except StoreUnavailable as exc:
@@ -504,6 +479,32 @@ async def _reconcile(ctx: Context, seg: SegmentController) -> _Change:
     for op in ops:
         change.returned += (await _send_transfer(ctx, op, resumed=True))[0]
     return change
+
+
+def _audit_chunk(
+    ctx: Context,
+    tx: Tx,
+    op: JournalEntry,
+    done: dict[str, list[UUID]],
+    failed: list[Failure],
+    resumed: bool,
+    **extra: object,
+) -> None:
+    """The audit entry that closes one chunk of an activation or transfer."""
+    moved = next(iter(done.values()))
+    result = "ok" if not failed else "partial" if moved else "failed"
+    ctx.audit(
+        tx,
+        op.kind.value,
+        op.install_code,
+        {
+            **op_detail(op),
+            **{key: [str(i) for i in ids] for key, ids in done.items()},
+            "failed": {str(f.license_id): f.code for f in failed},
+            **extra,
+        },
+        ("resumed by sync: " if resumed else "") + result,
+    )
 
 
 def refusal(outcome: ActivationOutcome | TransferOutcome) -> Failure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from core import rules
 from core.audit_chain import verify_audit_chain
@@ -51,56 +52,50 @@ def status(ctx: Context) -> StatusReport:
                     )
             if summary.maintenance_shortfall:
                 notices.append(
-                    Notice(
-                        kind="shortfall",
-                        level=StatusLevel.WARNING,
-                        segment_name=seg.name,
-                        text=f"{seg.name}: maintenance covers {summary.maintenance_covered} of "
+                    _notice(
+                        "shortfall",
+                        f"{seg.name}: maintenance covers {summary.maintenance_covered} of "
                         f"{summary.capacity} devices ({summary.maintenance_shortfall} short).",
+                        segment=seg.name,
                     )
                 )
             if summary.next_step:
                 notices.append(
-                    Notice(
-                        kind="no_capacity",
-                        level=StatusLevel.WARNING,
-                        segment_name=seg.name,
-                        text=f"{seg.name}: {summary.next_step}",
+                    _notice(
+                        "no_capacity",
+                        f"{seg.name}: {summary.next_step}",
+                        segment=seg.name,
                     )
                 )
     with ctx.store.read() as tx:
         returned = tx.offline_returns()
     for name, count in _returned_offline_by_segment(ctx, returned).items():
         notices.append(
-            Notice(
-                kind="offline_return",
-                level=StatusLevel.WARNING,
-                segment_name=name,
-                text=f"{name}: {count} license(s) returned offline wait for the License Customer Portal "
+            _notice(
+                "offline_return",
+                f"{name}: {count} license(s) returned offline wait for the License Customer Portal "
                 f"to credit the receipt (`smartlic sync` sees it); `smartlic offline cancel-return "
                 f"{name}` takes them back.",
+                segment=name,
             )
         )
     if ctx.store.read_only:
         notices.insert(
             0,
-            Notice(
-                kind="store",
-                level=StatusLevel.ERROR,
-                segment_name=None,
-                text=f"{ctx.store.safe_mode_reason} Reads work; changes are refused. "
+            _notice(
+                "store",
+                f"{ctx.store.safe_mode_reason} Reads work; changes are refused. "
                 f"{ctx.store.safe_mode_hint or ''}".strip(),
+                level=StatusLevel.ERROR,
             ),
         )
     now, clock_behind = ctx.effective_now()
     signed = ctx.signed_cloud_time()
     if signed is not None and ctx.clock() > signed + FAR_AHEAD:
         notices.append(
-            Notice(
-                kind="clock",
-                level=StatusLevel.WARNING,
-                segment_name=None,
-                text=f"The clock says {ctx.clock():%Y-%m-%d %H:%M}, more than {FAR_AHEAD.days} days past "
+            _notice(
+                "clock",
+                f"The clock says {ctx.clock():%Y-%m-%d %H:%M}, more than {FAR_AHEAD.days} days past "
                 f"the license cloud's last signed time ({signed:%Y-%m-%d %H:%M}). Expiry is judged by the "
                 "clock for now and not recorded; if the clock is wrong, fix it. `smartlic sync` checks "
                 "the time against the cloud.",
@@ -108,27 +103,36 @@ def status(ctx: Context) -> StatusReport:
         )
     if clock_behind:
         notices.append(
-            Notice(
-                kind="clock",
-                level=StatusLevel.WARNING,
-                segment_name=None,
-                text=f"The clock looks wrong: it says {ctx.clock():%Y-%m-%d %H:%M} but smartlic has "
+            _notice(
+                "clock",
+                f"The clock looks wrong: it says {ctx.clock():%Y-%m-%d %H:%M} but smartlic has "
                 f"already seen {now:%Y-%m-%d %H:%M}. Expiry is judged by the later time; fix the clock.",
             )
         )
     if unfinished:
         notices.append(
-            Notice(
-                kind="unfinished",
-                level=StatusLevel.WARNING,
-                segment_name=None,
-                text=f"{unfinished} unfinished operation(s): run `smartlic sync` (the TUI runs it at start).",
+            _notice(
+                "unfinished",
+                f"{unfinished} unfinished operation(s): run `smartlic sync` (the TUI runs it at start).",
             )
         )
     alert = any(
         n.kind == "shortfall" or (n.kind == "expiry" and n.level is StatusLevel.ERROR) for n in notices
     )
     return StatusReport(segments=summaries, warnings=notices, unfinished_operations=unfinished, alert=alert)
+
+
+def _notice(
+    kind: str,
+    text: str,
+    *,
+    segment: str | None = None,
+    license_id: UUID | None = None,
+    level: StatusLevel = StatusLevel.WARNING,
+) -> Notice:
+    return Notice.model_validate(
+        {"kind": kind, "level": level, "segment_name": segment, "license_id": license_id, "text": text}
+    )
 
 
 def _returned_offline_by_segment(ctx: Context, returned: list[OfflineReturn]) -> dict[str, int]:

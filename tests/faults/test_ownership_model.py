@@ -68,14 +68,14 @@ class Ownership(RuleBasedStateMachine):
     def code(self, c: int, s: int) -> str:
         return self.world.controllers[c].install_codes()[self.seg(c, s)]
 
-    def attempt(self, c: int, operation: str, s: int, n: int = 1) -> None:
+    def attempt(self, c: int, operation: str, s: int, n: int = 1, ids: list[str] | None = None) -> None:
         """Run one operation on controller ``c``; the cloud or the rules may refuse it."""
         world = self.world
         svc = world.controllers[c].svc
         seg = self.seg(c, s)
         try:
             if operation == "activate":
-                ids = world.available(self.code(c, s))[:n] or [str(uuid.uuid4())]
+                ids = ids or world.available(self.code(c, s))[:n] or [str(uuid.uuid4())]
                 STATS["largest"] = max(STATS["largest"], len(ids))
                 world.run(svc.activate(seg, uuid_list(ids)))
             elif operation == "transfer":
@@ -116,10 +116,7 @@ class Ownership(RuleBasedStateMachine):
         other = self.world.controllers[1 - c].install_codes().values()
         taken = [i for i, code in self.world.bindings().items() if code in other]
         if taken:
-            try:
-                self.world.run(self.world.controllers[c].svc.activate(self.seg(c, s), uuid_list(taken[:2])))
-            except SmartlicError:
-                STATS["refusals"] += 1
+            self.attempt(c, "activate", s, ids=taken[:2])
 
     @rule(c=controllers, s=segments)
     def transfer(self, c: int, s: int) -> None:
@@ -134,19 +131,14 @@ class Ownership(RuleBasedStateMachine):
     @rule(c=controllers, s=segments, n=counts)
     def offline_activation(self, c: int, s: int, n: int) -> None:
         self.step()
-        self.offline_activate(c, s, n)
+        self.attempt(c, "offline activation", s, n)
 
     def offline_activate(self, c: int, s: int, n: int) -> None:
-        """Request file -> Customer Portal fulfil -> Add License."""
+        """Request file -> Customer Portal fulfil -> Add License (the caller counts refusals)."""
         world = self.world
         svc = world.controllers[c].svc
-        seg = self.seg(c, s)
         request = world.new_file("request")
-        try:
-            svc.offline_request(seg, request)
-        except SmartlicError:
-            STATS["refusals"] += 1
-            return
+        svc.offline_request(self.seg(c, s), request)
         ids = world.available(self.code(c, s))[:n]
         if not ids:
             return
@@ -158,10 +150,7 @@ class Ownership(RuleBasedStateMachine):
         world.in_transit.setdefault(self.code(c, s), set()).update(ids)
         response = world.new_file("response")
         response.write_text(answer.text)
-        try:
-            svc.add_license_file(response)
-        except SmartlicError:
-            STATS["refusals"] += 1
+        svc.add_license_file(response)
 
     @rule(c=controllers, s=segments)
     def offline_return(self, c: int, s: int) -> None:
