@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.matrix import OUTCOMES
-from tests.faults.ownership_model import STATS
+from tests.faults.ownership_model import FIGURES, STATS
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -18,6 +18,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"({STATS['kills']} kills, {STATS['refusals']} refusals, {STATS['returned']} offline returns, "
             f"{STATS['credited']} credits, {STATS['cancelled']} cancels), largest batch {STATS['largest']}"
         )
+    for line in FIGURES:
+        terminalreporter.write_line(line)
     if not OUTCOMES:
         return
     write = terminalreporter.write_line

@@ -36,7 +36,8 @@ NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 MAX_BATCH = 3
 PARTNER = {"Authorization": "Bearer demo-partner-token"}
 T = TypeVar("T")
-STATS = {
+FIGURES: list[str] = []  # one line per large run, printed at the end of the session
+STATS: dict[str, int] = {
     "steps": 0,
     "runs": 0,
     "kills": 0,
