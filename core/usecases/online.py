@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from uuid import UUID, uuid4
 
@@ -10,12 +11,15 @@ from core import rules
 from core.crashpoints import crashpoint
 from core.errors import (
     CloudUnreachable,
+    Conflict,
     InvalidAnswer,
     InvalidInput,
+    NotFound,
     Refused,
     SignatureInvalid,
     SmartlicError,
     StoreUnavailable,
+    Unauthorized,
 )
 from core.models import (
     MAX_BATCH,
@@ -140,7 +144,8 @@ async def _activate_chunk(
 ) -> tuple[list[UUID], list[Failure]]:
     """Send one journaled chunk (its op_id is the Idempotency-Key), verify, store, close it."""
     assert seg.customer_id is not None
-    answer = await ctx.cloud.activate(seg.customer_id, seg.install_code, op.license_ids, op.op_id)
+    with _closed_when_refused(ctx, op, resumed=resumed):
+        answer = await ctx.cloud.activate(seg.customer_id, seg.install_code, op.license_ids, op.op_id)
     granted, failed = _verify_activation(ctx, answer, seg, set(op.license_ids))
     cloud_time = ctx.cloud_time(answer.time)
     now = ctx.clock()
@@ -394,7 +399,8 @@ def _verify_activation(
 async def _send_transfer(
     ctx: Context, op: JournalEntry, *, resumed: bool = False
 ) -> tuple[list[UUID], list[Failure]]:
-    answer = await ctx.cloud.transfer(op.customer_id, op.install_code, op.license_ids, op.op_id)
+    with _closed_when_refused(ctx, op, resumed=resumed):
+        answer = await ctx.cloud.transfer(op.customer_id, op.install_code, op.license_ids, op.op_id)
     returned: list[UUID] = []
     failed: list[Failure] = []
     for outcome in answer.results:
@@ -479,6 +485,26 @@ async def _reconcile(ctx: Context, seg: SegmentController) -> _Change:
     for op in ops:
         change.returned += (await _send_transfer(ctx, op, resumed=True))[0]
     return change
+
+
+@contextmanager
+def _closed_when_refused(ctx: Context, op: JournalEntry, *, resumed: bool) -> Iterator[None]:
+    """A request the cloud refused outright (a 4xx problem) had no effect and never will under
+    this key: close its journal entry, so it does not block the segment's next sync. A license it
+    left returning online is sent again, in a new chunk, by the next reconcile."""
+    try:
+        yield
+    except (Refused, NotFound, Conflict, Unauthorized) as exc:
+        with ctx.store.write() as tx:
+            ctx.audit(
+                tx,
+                op.kind.value,
+                op.install_code,
+                {**op_detail(op), "refused": exc.code, "reason": exc.message[:300]},
+                ("resumed by sync: " if resumed else "") + "refused by the cloud",
+            )
+            tx.journal_close(op.op_id)
+        raise
 
 
 def _audit_chunk(

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import pytest
 
-from core.errors import CloudUnreachable, Refused, StoreUnavailable
+from core.errors import CloudUnreachable, Refused, SmartlicError, StoreUnavailable
 from core.models import LicenseKind
 from tests.faults.ownership_model import NOW, Controller, World, receipt_body, uuid_list
 
@@ -273,3 +273,16 @@ def test_clock_forward_then_back_then_a_signed_cloud_time(synced_first: bool) ->
         assert any(n.kind == "clock" for n in one.svc.status().warnings)
     finally:
         world.close()
+
+
+def test_a_chunk_the_cloud_refuses_outright_is_closed_and_blocks_nothing(world: World) -> None:
+    one = world.controllers[0]
+    one.svc.set_customer_id(B, "2133c667-af41-4518-94df-a2bb3b775330")  # a customer the cloud lacks
+    with pytest.raises(SmartlicError, match="does not know this Customer ID"):
+        world.run(one.svc.activate(B, uuid_list([world.available()[0]])))
+    assert one.svc.journal() == []
+    closing = [e for e in one.svc.audit_entries() if e.operation == "activate"][-1]
+    assert closing.result == "refused by the cloud" and closing.detail["refused"] == "customer_not_found"
+    world.run(one.svc.activate(A, uuid_list(world.available(one.install_codes()[A])[:1])))
+    report = world.run(one.svc.sync())
+    assert B in report.failed and A not in report.failed
