@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from datetime import date
 
-from core.mock_cloud.db import LicenseRecord
-from core.models import LicenseKind
+from tests.faults.matrix import add_customer_licenses
 from tests.faults.ownership_model import FIGURES, STATS, World
 
 A = "SmartServer-A"
@@ -24,19 +22,7 @@ BATCH = 500
 def test_a_large_segment_activates_lists_syncs_and_transfers() -> None:
     world = World(max_batch=BATCH)
     try:
-        with world.app.state.db.write() as tx:
-            partner = tx.partners()[0]
-            for _ in range(SIZE):
-                tx.add_license(
-                    LicenseRecord(
-                        license_id=uuid.uuid4(),
-                        partner_id=partner.partner_id,
-                        customer_id=world.app.state.demo_customer_id,
-                        kind=LicenseKind.CAPACITY,
-                        devices=1,
-                        transfer_date=date.today(),
-                    )
-                )
+        add_customer_licenses(world.root / "cloud", SIZE, devices=1)
         one = world.controllers[0]
         code = one.install_codes()[A]
         ids = [uuid.UUID(i) for i in world.available(code)][:SIZE]
