@@ -95,11 +95,6 @@ def controller_state(*, held: bool, return_pending: bool, returned_offline: bool
     return ControllerState.RETURNING_ONLINE if return_pending else ControllerState.ACTIVE
 
 
-def counts_for_capacity(state: ControllerState) -> bool:
-    """Only an active license licenses devices: one being returned already stopped counting."""
-    return state is ControllerState.ACTIVE
-
-
 def sync_event(state: ControllerState, *, cloud_binds_here: bool) -> Event | None:
     """What sync does with one license, given the controller's state and the cloud's view.
 
