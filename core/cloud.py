@@ -34,12 +34,15 @@ from core.errors import (
     Unauthorized,
 )
 from core.models import (
+    MAX_BATCH,
     ActivationAnswer,
+    Capabilities,
     Clock,
     CloudLicense,
     CloudLicensePage,
     DemoInfo,
     InstallView,
+    ReceiptState,
     TransferAnswer,
 )
 from core.request_signature import signed_headers
@@ -68,6 +71,11 @@ _DEVICE_REFUSALS = {
         "Set the clock right (NTP), then try again; nothing was changed.",
     ),
 }
+# A change whose answer was lost may have been made: the journal keeps it, sync settles it.
+MAY_HAVE_CHANGED = (
+    "The cloud may have done this before the connection dropped; `smartlic sync` settles it "
+    "(smartlic also does at the next command)."
+)
 
 
 class CloudClient:
@@ -100,6 +108,7 @@ class CloudClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self.requests_sent = 0
+        self._capabilities: Capabilities | None = None
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -213,6 +222,28 @@ class CloudClient:
             device=head.install_code,
         )
 
+    async def capabilities(self) -> Capabilities:
+        """What the cloud advertises (its batch limit), asked once per client; a cloud without
+        the endpoint is taken to accept the API's documented maximum."""
+        if self._capabilities is None:
+            try:
+                self._capabilities = await self._call("GET", "/capabilities", Capabilities)
+            except NotFound:
+                self._capabilities = Capabilities(max_batch=MAX_BATCH)
+        return self._capabilities
+
+    async def max_batch(self) -> int:
+        return (await self.capabilities()).max_batch
+
+    async def cancel_return(self, customer_id: UUID, install_code: str, receipt_id: str) -> ReceiptState:
+        """Void an offline return receipt that was not credited; the answer says what it became."""
+        return await self._call(
+            "POST",
+            f"/customers/{customer_id}/installs/{install_code}/returns/{receipt_id}/cancel",
+            ReceiptState,
+            idempotent=True,
+        )
+
     async def demo_info(self) -> DemoInfo:
         return await self._call("GET", "/demo", DemoInfo)
 
@@ -228,12 +259,13 @@ class CloudClient:
         json: Any = None,
         idempotency_key: UUID | None = None,
         device: str | None = None,
+        idempotent: bool = False,
     ) -> Model:
         """``device``: the install code whose key signs the call (a device call)."""
         import httpx
 
         headers = {"Idempotency-Key": str(idempotency_key)} if idempotency_key else {}
-        retryable = method == "GET" or idempotency_key is not None
+        retryable = method == "GET" or idempotency_key is not None or idempotent
         attempt = 0
         while True:
             try:
@@ -256,10 +288,13 @@ class CloudClient:
                     attempt += 1
                     continue
                 log.warning("cloud %s %s failed: %s", method, path, type(exc).__name__)
+                # Only a refused connection proves the request never arrived.
+                sent = method != "GET" and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 raise CloudUnreachable(
                     f"Cannot reach the license cloud at {self.base_url} "
                     f"({_transport_reason(exc, self.base_url)}).",
-                    hint=CHECK_CLOUD,
+                    hint=MAY_HAVE_CHANGED if sent else CHECK_CLOUD,
+                    code="cloud_answer_lost" if sent else None,
                 ) from exc
             if response.status_code in RETRY_STATUSES and retryable and attempt < self._retries:
                 await self._backoff(attempt, response.headers.get("Retry-After"))

@@ -125,11 +125,29 @@ class CloudLicensePage(Frozen):
     next_offset: int | None = None
 
 
+# The most license ids one activate or transfer call may carry: what a cloud that does not
+# advertise its own limit (GET /api/v1/capabilities) is assumed to accept.
+MAX_BATCH = 5000
+
+
 class LicenseIdBatch(Frozen):
     # Built at once: FastAPI wraps it with a field alias, which a deferred model would ignore (and warn).
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=False)
 
-    license_ids: list[UUID] = Field(min_length=1, max_length=5000)
+    license_ids: list[UUID] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Capabilities(Frozen):
+    """What the cloud advertises about itself; clients split their batches at ``max_batch``."""
+
+    max_batch: int = Field(ge=1, le=MAX_BATCH, description="The most license ids in one activate or transfer")
+
+
+class CloudTime(Frozen):
+    """The payload of the signed time the cloud puts into its answers (trusted time, see context)."""
+
+    type: Literal["smartlic.cloud-time.v1"] = "smartlic.cloud-time.v1"
+    time: datetime
 
 
 class ActivationOutcome(Frozen):
@@ -142,6 +160,7 @@ class ActivationOutcome(Frozen):
 
 class ActivationAnswer(Frozen):
     results: list[ActivationOutcome]
+    time: SignedDocument | None = Field(default=None, description="A signed CloudTime payload")
 
 
 class TransferOutcome(Frozen):
@@ -153,6 +172,7 @@ class TransferOutcome(Frozen):
 
 class TransferAnswer(Frozen):
     results: list[TransferOutcome]
+    time: SignedDocument | None = Field(default=None, description="A signed CloudTime payload")
 
 
 class InstallView(Frozen):
@@ -160,6 +180,7 @@ class InstallView(Frozen):
 
     install_code: str
     documents: list[SignedDocument]
+    time: SignedDocument | None = Field(default=None, description="A signed CloudTime payload")
 
 
 class Problem(BaseModel):
@@ -181,6 +202,7 @@ class DemoInfo(Frozen):
 class OperationKind(StrEnum):
     ACTIVATE = "activate"
     TRANSFER = "transfer"
+    CANCEL_RETURN = "cancel-return"
 
 
 class JournalEntry(Frozen):
@@ -241,3 +263,11 @@ class ReturnReceipt(Frozen):
     created_at: datetime
     license_ids: list[UUID] = Field(min_length=1)
     device_public_key: str
+
+
+class ReceiptState(Frozen):
+    """What the cloud did with a return receipt: credited at the portal, or cancelled by its controller."""
+
+    receipt_id: str
+    state: Literal["credited", "cancelled"]
+    license_ids: list[UUID] = Field(default_factory=list, description="The licenses it credited, if any")

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         ActivationResult,
         AddLicenseResult,
         AuditCheck,
+        CancelReturnResult,
         CloudOffer,
         DeviceRow,
         LicenseRow,
@@ -78,6 +79,11 @@ class LicenseService:
     def safe_mode_reason(self) -> str | None:
         """Why the store is read-only (one sentence), or None."""
         return self.context.store.safe_mode_reason
+
+    @property
+    def safe_mode_hint(self) -> str | None:
+        """What to do about it (never a step that loses install codes or Customer IDs), or None."""
+        return self.context.store.safe_mode_hint
 
     def today(self) -> date:
         """The date by the controller's clock (for default file names)."""
@@ -200,6 +206,10 @@ class LicenseService:
     def offline_return(self, ref: str, path: Path, force: bool = False) -> ReturnReceipt:
         """Take every license off the segment, then write a signed return receipt to ``path``."""
         return offline_activation.offline_return(self.context, ref, path, force)
+
+    async def cancel_return(self, ref: str) -> CancelReturnResult:
+        """Take the segment's offline return back (the cloud voids the receipt), audited."""
+        return await offline_activation.cancel_return(self.context, ref)
 
     # --- status and support ------------------------------------------------------------------
 

@@ -125,6 +125,9 @@ class SyncReport(Frozen):
     adopted: list[UUID] = []
     removed: list[UUID] = []
     returned: list[UUID] = []
+    credited: list[UUID] = Field(
+        default_factory=list, description="Licenses returned offline whose receipt the cloud credited"
+    )
     skipped: dict[str, str] = Field(default_factory=dict, description="segment -> why it was not synced")
     audit_anchored: int | None = Field(
         default=None, description="The audit entry count the cloud now anchors (None: not anchored)"
@@ -136,11 +139,24 @@ class SyncReport(Frozen):
     def changed(self) -> bool:
         return bool(self.healed_operations or self.adopted or self.removed or self.returned)
 
+    failed: dict[str, str] = Field(
+        default_factory=dict, description="segment -> what failed; the other segments were synced"
+    )
+    exit_code: int = Field(default=0, description="The CLI exit code of the worst failure (0: none)")
+
+
+class CancelReturnResult(Frozen):
+    """What `offline cancel-return` did: licenses active here again, and those the portal credited first."""
+
+    segment: SegmentController
+    restored: list[UUID] = []
+    credited: list[UUID] = []
+
 
 class Notice(Frozen):
     """One thing the technician should know: shown as a banner and by `smartlic status`."""
 
-    kind: Literal["store", "expiry", "shortfall", "no_capacity", "unfinished", "clock"]
+    kind: Literal["store", "expiry", "shortfall", "no_capacity", "unfinished", "clock", "offline_return"]
     level: StatusLevel
     segment_name: str | None
     license_id: UUID | None = None

@@ -22,6 +22,8 @@ from core.store import Store
 if TYPE_CHECKING:
     import httpx
 
+    from core.store.recovery import Salvage
+
 EMBEDDED_BASE_URL = "http://embedded-cloud"
 
 
@@ -81,6 +83,15 @@ def build_service(
 def _demo_key_pem(settings: Settings) -> bytes | None:
     key = settings.embedded_cloud_dir / "cloud_key.pub"
     return key.read_bytes() if key.is_file() else None
+
+
+def recover_store(settings: Settings, *, clock: Clock = utc_now) -> Salvage:
+    """Rebuild a damaged store (kept as a dated backup) from what can still be read; the caller
+    then syncs with the cloud and puts the notes back (``Salvage.notes``)."""
+    from core.store.recovery import rebuild
+
+    _make_private_dir(settings.data_dir)
+    return rebuild(settings.store_path, clock=clock)
 
 
 def _trust_embedded_key(settings: Settings, trust: TrustStore) -> None:

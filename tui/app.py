@@ -131,8 +131,11 @@ class SmartlicApp(ErrorHandling, App[int]):
         self.notify(
             f"Interrupted operations finished: {len(report.healed_operations)}; "
             f"licenses adopted {len(report.adopted)}, removed {len(report.removed)}, "
-            f"returned {len(report.returned)}.",
+            f"returned {len(report.returned)}."
+            + "".join(f"\nNot finished on {name}: {why}" for name, why in report.failed.items()),
             title="Resumed",
+            severity="warning" if report.failed else "information",
+            markup=False,
             timeout=8,
         )
         refresh = getattr(self.screen, "refresh_data", None)

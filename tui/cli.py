@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 operation refused or failed, 2 usage or configuration error,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -128,15 +129,12 @@ async def _activate(service: LicenseService, args: argparse.Namespace) -> int:
     ids = [_uuid(text) for text in args.license_ids]
     if args.check:
         return _show_plan(args, await service.plan_activate(args.segment, ids))
-    await service.resume_if_needed()
     result = await service.activate(args.segment, ids, progress=_progress(args))
     if args.json:
         emit_json(result)
     else:
-        for license_id in result.activated:
-            say(f"activated  {license_id}")
-        for license_id in result.already_active:
-            say(f"already    {license_id} (was active already)")
+        _say_each("activated", result.activated)
+        _say_each("already", result.already_active, "(was active already)")
         _say_failures(result.failed)
     return 1 if result.failed else 0
 
@@ -154,7 +152,6 @@ async def _transfer(service: LicenseService, args: argparse.Namespace) -> int:
             "provisioned again. Add --yes to confirm.",
             hint=("Licenses that would go back:\n" + "\n".join(lines)) if lines else None,
         )
-    await service.resume_if_needed()
     result = await service.transfer(args.segment, progress=_progress(args))
     if args.json:
         emit_json(result)
@@ -220,11 +217,15 @@ async def _sync(service: LicenseService, args: argparse.Namespace) -> int:
             f"healed {len(report.healed_operations)} operation(s); adopted {len(report.adopted)}, "
             f"removed {len(report.removed)}, returned {len(report.returned)} license(s)"
         )
+        if report.credited:
+            say(f"credited   {len(report.credited)} license(s) returned offline: the portal took the receipt")
         for name, why in report.skipped.items():
             say(f"skipped    {name}: {why}")
+        for name, why in report.failed.items():
+            say(f"FAILED     {name}: {why}")
         if report.audit_warning:
             say(f"WARNING    {report.audit_warning}")
-    return 0
+    return report.exit_code
 
 
 @command("status")
@@ -290,6 +291,20 @@ async def _trust(service: LicenseService, args: argparse.Namespace) -> int:
 
 @command("offline")
 async def _offline(service: LicenseService, args: argparse.Namespace) -> int:
+    if args.action == "cancel-return":
+        cancelled = await service.cancel_return(args.segment)
+        if args.json:
+            emit_json(cancelled)
+        else:
+            _say_each("restored", cancelled.restored)
+            _say_each(
+                "credited",
+                cancelled.credited,
+                "(the portal credited the receipt first: it stays in the cloud)",
+            )
+        return 0
+    if not args.output:
+        raise InvalidInput(f"Usage: smartlic offline {args.action} SEGMENT -o FILE")
     path = Path(args.output)
     # Before anything changes: `offline return -o FOLDER` must not take the licenses off first.
     safe_files.check_writable_target(path, force=args.force)
@@ -364,6 +379,27 @@ async def _diagnostics(service: LicenseService, args: argparse.Namespace) -> int
     return 0
 
 
+@command("recover")
+async def _recover(service: LicenseService, args: argparse.Namespace) -> int:
+    salvage = args.salvage
+    say(f"Kept the damaged store as {salvage.backup}.")
+    say(f"Rebuilt {len(salvage.segments)} segment controller(s) with their install codes and Customer IDs.")
+    for what in salvage.unreadable:
+        say(f"lost       {what} (unreadable)")
+    try:
+        report = await service.sync(progress=_progress(args))
+    except SmartlicError as exc:
+        say(f"The cloud could not be asked for the licenses yet ({exc.message}); run `smartlic sync`.")
+        return exc.exit_code
+    for license_id, note in salvage.notes.items():
+        with contextlib.suppress(SmartlicError):
+            service.set_note(license_id, note)
+    say(f"Restored {len(report.adopted)} license(s) from the cloud's records.")
+    for name, why in report.failed.items():
+        say(f"FAILED     {name}: {why}; run `smartlic sync` again")
+    return report.exit_code
+
+
 @command("demo-info")
 async def _demo_info(service: LicenseService, args: argparse.Namespace) -> int:
     info = await service.demo_info()
@@ -393,6 +429,28 @@ def _show_plan(args: argparse.Namespace, plan: Plan) -> int:
     if not plan.changed:
         say("Nothing would change.")
     return 1 if plan.refused else 0
+
+
+async def _settle(service: LicenseService) -> None:
+    """Finish an operation an earlier command left unfinished (a dropped connection, a kill), as
+    the TUI does at start; when that fails too, say so and go on with the command asked for."""
+    if service.read_only or not service.journal():
+        return
+    try:
+        report = await service.resume_if_needed()
+    except SmartlicError as exc:
+        error_line(
+            f"warning: an unfinished operation is still open ({exc.message}); `smartlic sync` retries it."
+        )
+        return
+    if report is not None and report.failed:
+        for name, why in report.failed.items():
+            error_line(f"warning: {name}: an unfinished operation is still open ({why})")
+
+
+def _say_each(label: str, license_ids: list[UUID], note: str = "") -> None:
+    for license_id in license_ids:
+        say(f"{label:<10} {license_id} {note}".rstrip())
 
 
 def _say_failures(failures: list[Failure]) -> None:
@@ -483,15 +541,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", nargs="?", metavar="KEYFILE|KEY_ID", help="add: a key file; remove: a key id")
     sub.add_parser("demo-info", parents=[common], help="print the demo Customer ID")
     p = sub.add_parser("offline", parents=[common], help="offline activation request or return receipt")
-    p.add_argument("action", choices=["request", "return"])
+    p.add_argument("action", choices=["request", "return", "cancel-return"])
     p.add_argument("segment")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the file")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write the file (request, return)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p = sub.add_parser("add-license", parents=[common], help="import a license response file")
     p.add_argument("file")
     p = sub.add_parser("audit", parents=[common], help="list the audit log, or verify its hash chain")
     p.add_argument("action", nargs="?", choices=["verify"])
     p.add_argument("--limit", type=int, default=None, help="only the newest N entries")
+    sub.add_parser(
+        "recover",
+        parents=[common],
+        help="rebuild a damaged store (kept as a backup): install codes, Customer IDs, keys, then sync",
+    )
     p = sub.add_parser("diagnostics", parents=[common], help="write a support bundle (no secrets)")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
@@ -507,17 +570,25 @@ def _setup_logging(settings: Settings) -> None:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # A log file that cannot be written (a full disk) must not print a traceback over the answer.
+    logging.raiseExceptions = False
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from core.wiring import build_service
+    from core.wiring import build_service, recover_store
 
+    if args.command == "recover":
+        args.salvage = recover_store(settings)
     service = build_service(settings, face="cli")
     if service.read_only:
-        error_line(f"warning: {service.safe_mode_reason} Changes are refused until it is repaired.")
+        error_line(
+            f"warning: {service.safe_mode_reason} Reads work; changes are refused. {service.safe_mode_hint}"
+        )
     try:
+        if args.command not in ("sync", "recover"):
+            await _settle(service)
         return await HANDLERS[args.command](service, args)
     finally:
         await service.aclose()

@@ -11,18 +11,21 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
-from core.mock_cloud import licensing
+from core.mock_cloud import licensing, portal
 from core.mock_cloud.db import CloudDB, Tx
 from core.mock_cloud.device_auth import device_install_code, valid_install_code
 from core.mock_cloud.idempotency import check_key, request_hash, run_once
 from core.mock_cloud.problems import ApiProblem, problem_responses
 from core.models import (
+    MAX_BATCH,
     ActivationAnswer,
+    Capabilities,
     Clock,
     CloudLicensePage,
     DemoInfo,
     InstallView,
     LicenseIdBatch,
+    ReceiptState,
     TransferAnswer,
 )
 from core.rules import parse_customer_id
@@ -45,6 +48,7 @@ class CloudContext:
     partner_name: str
     # The cloud's clock without the skew fault: judges request signatures and stored answers' age.
     base_clock: Clock
+    max_batch: int = MAX_BATCH  # advertised at /capabilities; a larger batch is refused
 
 
 class Health(BaseModel):
@@ -99,6 +103,12 @@ def _batch_call(
     customer, code = _customer_id(customer_id), _install_code(install_code)
     key = f"device:{customer}:{code}:{check_key(idempotency_key)}"
     context = cloud_context(request)
+    if len(batch.license_ids) > context.max_batch:
+        raise ApiProblem(
+            422,
+            "batch_too_large",
+            f"At most {context.max_batch} licenses per call (GET /api/v1/capabilities); split the batch.",
+        )
     req_hash = request_hash(
         "POST", f"/customers/{customer}/installs/{code}/{verb}", batch.model_dump(mode="json")
     )
@@ -122,6 +132,11 @@ def router() -> APIRouter:
     def public_key(request: Request) -> PublicKey:
         signer = cloud_context(request).signer
         return PublicKey(key_id=signer.key_id, pem=signer.public_pem().decode())
+
+    @api.get("/capabilities")
+    def capabilities(request: Request) -> Capabilities:
+        """What a client must know to talk to this cloud: the largest batch it accepts."""
+        return Capabilities(max_batch=cloud_context(request).max_batch)
 
     @api.get("/demo")
     def demo(request: Request) -> DemoInfo:
@@ -175,7 +190,9 @@ def router() -> APIRouter:
         context = cloud_context(request)
 
         def effect(tx: Tx, customer: UUID, code: str) -> BaseModel:
-            return licensing.activate(tx, context.signer, customer, code, batch.license_ids, context.clock())
+            now = context.clock()
+            answer = licensing.activate(tx, context.signer, customer, code, batch.license_ids, now)
+            return answer.model_copy(update={"time": licensing.signed_time(context.signer, now)})
 
         return _batch_call(request, "activate", customer_id, install_code, batch, idempotency_key, effect)
 
@@ -195,7 +212,9 @@ def router() -> APIRouter:
         context = cloud_context(request)
 
         def effect(tx: Tx, customer: UUID, code: str) -> BaseModel:
-            return licensing.transfer(tx, customer, code, batch.license_ids, context.clock())
+            now = context.clock()
+            answer = licensing.transfer(tx, customer, code, batch.license_ids, now)
+            return answer.model_copy(update={"time": licensing.signed_time(context.signer, now)})
 
         return _batch_call(request, "transfer", customer_id, install_code, batch, idempotency_key, effect)
 
@@ -208,7 +227,22 @@ def router() -> APIRouter:
         context = cloud_context(request)
         with context.db.read() as tx:
             _require_customer(tx, customer)
-            documents = licensing.install_documents(tx, context.signer, customer, code, context.clock())
-        return InstallView(install_code=code, documents=documents)
+            now = context.clock()
+            documents = licensing.install_documents(tx, context.signer, customer, code, now)
+        return InstallView(
+            install_code=code, documents=documents, time=licensing.signed_time(context.signer, now)
+        )
+
+    @api.post("/customers/{customer_id}/installs/{install_code}/returns/{receipt_id}/cancel")
+    def cancel_return(request: Request, customer_id: str, install_code: str, receipt_id: str) -> ReceiptState:
+        """The controller takes an offline return back: the receipt can no longer be credited.
+
+        Answers what became of the receipt: ``cancelled`` (now or before), or ``credited`` when the
+        portal credited it first (then the licenses are back in the cloud and stay there).
+        """
+        customer, code = _customer_id(customer_id), _install_code(install_code)
+        with cloud_context(request).db.write() as tx:
+            _require_customer(tx, customer)
+            return portal.cancel_return(tx, code, receipt_id)
 
     return api

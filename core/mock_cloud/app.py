@@ -25,7 +25,7 @@ from core.mock_cloud.partner_api import partner_router
 from core.mock_cloud.portal_api import portal_router
 from core.mock_cloud.problems import install_problem_handlers
 from core.mock_cloud.seed import DEFAULT_EARMARK_INSTALL_CODE, DEMO_PARTNER_NAME
-from core.models import Clock
+from core.models import MAX_BATCH, Clock
 
 __all__ = ["KEY_FILE", "PUBLIC_KEY_FILE", "create_app"]
 
@@ -38,6 +38,7 @@ def create_app(
     faults: Faults | None = None,
     earmark_install_code: str = DEFAULT_EARMARK_INSTALL_CODE,
     admin: bool = False,
+    max_batch: int = MAX_BATCH,
 ) -> FastAPI:
     """The cloud over ``data_dir``; seeds it on first use (from ``rng``, default: unseeded)."""
     data = open_data_dir(data_dir, clock=clock, rng=rng, earmark_install_code=earmark_install_code)
@@ -53,6 +54,7 @@ def create_app(
         demo_customer_id=data.demo_customer_id,
         partner_name=DEMO_PARTNER_NAME,
         base_clock=clock,
+        max_batch=max_batch,
     )
     install_problem_handlers(app)
     app.include_router(router())

@@ -24,6 +24,7 @@ from core.mock_cloud.cli_partner import add_partner_commands
 from core.mock_cloud.cli_portal import add_portal_commands
 from core.mock_cloud.faults import Faults
 from core.mock_cloud.seed import DEFAULT_EARMARK_INSTALL_CODE
+from core.models import MAX_BATCH
 from core.rules import is_install_code
 
 __all__ = ["PROG", "default_cloud_dir", "main"]
@@ -44,6 +45,12 @@ def _faults(text: str) -> Faults:
         return Faults.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _max_batch(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"--max-batch {text!r} is not a number in 1-{MAX_BATCH}")
+    return int(text)
 
 
 def _install_code(text: str) -> str:
@@ -71,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--earmark", type=_install_code, default=DEFAULT_EARMARK_INSTALL_CODE, help="install code to earmark"
+    )
+    serve.add_argument(
+        "--max-batch", type=_max_batch, default=MAX_BATCH, help="most licenses per call (default 5000)"
     )
     serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
@@ -113,6 +123,7 @@ def serve(args: argparse.Namespace) -> int:
             faults=args.faults,
             earmark_install_code=args.earmark,
             admin=args.admin or args.faults is not None,
+            max_batch=args.max_batch,
         )
     except (OSError, CloudDBError) as exc:
         print(f"{PROG}: cannot use data folder {data_dir}: {exc}", file=sys.stderr)

@@ -21,6 +21,7 @@ from core.models import (
     ActivationOutcome,
     CloudLicense,
     CloudLicensePage,
+    CloudTime,
     LicenseGrant,
     LicenseKind,
     LicenseTerms,
@@ -28,6 +29,7 @@ from core.models import (
     TransferAnswer,
     TransferOutcome,
 )
+from core.ownership import cloud_may_bind, cloud_may_return
 from core.rules import cloud_description, is_expired
 from core.signing import Signer
 
@@ -111,9 +113,14 @@ def grant_payloads(
     return payloads
 
 
+def signed_time(signer: Signer, now: datetime) -> SignedDocument:
+    """The cloud's current time, signed: controllers anchor their trusted time to it."""
+    return signer.sign(CloudTime(time=now).model_dump(mode="json"))
+
+
 def activation_refusal(record: LicenseRecord, install_code: str, now: datetime) -> tuple[str, str] | None:
     """(code, reason) when ``record`` cannot become active on ``install_code``, else None."""
-    if record.install_code is not None and record.install_code != install_code:
+    if not cloud_may_bind(record.install_code, install_code):
         return (
             "license_taken",
             "This license is active on another segment controller; transfer it to the cloud there first.",
@@ -188,7 +195,7 @@ def transfer(
             results.append(
                 TransferOutcome(license_id=license_id, ok=False, code="license_not_found", reason=_NOT_FOUND)
             )
-        elif record.install_code != install_code:
+        elif not cloud_may_return(record.install_code, install_code):
             results.append(
                 TransferOutcome(
                     license_id=license_id,

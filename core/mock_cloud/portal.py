@@ -23,7 +23,8 @@ from core.mock_cloud.db import DeviceKey, LicenseRecord, StoredDocumentAnswer, T
 from core.mock_cloud.device_keys import parse_pem
 from core.mock_cloud.licensing import activation_refusal, grant_document
 from core.mock_cloud.problems import ApiProblem
-from core.models import OfflineRequest, OfflineResponse, ReturnReceipt, SignedDocument
+from core.models import OfflineRequest, OfflineResponse, ReceiptState, ReturnReceipt, SignedDocument
+from core.ownership import cloud_may_return
 from core.rules import is_install_code
 from core.signing import Signer, canonical_json, key_id_of, load_public_key, verify_with
 
@@ -242,6 +243,13 @@ def credit_return(tx: Tx, document: SignedDocument, now: datetime) -> str:
     if stored is not None and stored.document_hash == doc_hash:
         return stored.answer_json
     receipt = _verified_receipt(tx, document)
+    if stored is not None and stored.document_hash == CANCELLED:
+        raise ApiProblem(
+            409,
+            "receipt_cancelled",
+            "The controller cancelled this offline return (`smartlic offline cancel-return`): its "
+            "licenses are active there again; nothing was credited.",
+        )
     if stored is not None:
         raise ApiProblem(
             409, "receipt_id_reused", "Another receipt with this receipt id was already processed."
@@ -256,7 +264,7 @@ def credit_return(tx: Tx, document: SignedDocument, now: datetime) -> str:
                 f"License {license_id} does not exist for customer {receipt.customer_id}.",
                 extra={"license_id": str(license_id)},
             )
-        if record.install_code != receipt.install_code:
+        if not cloud_may_return(record.install_code, receipt.install_code):
             raise ApiProblem(
                 409,
                 "license_not_active",
@@ -281,3 +289,30 @@ def credit_return(tx: Tx, document: SignedDocument, now: datetime) -> str:
         )
     )
     return answer
+
+
+# Stored in place of a receipt's hash when its controller cancelled it before any credit.
+CANCELLED = "cancelled"
+
+
+def cancel_return(tx: Tx, install_code: str, receipt_id: str) -> ReceiptState:
+    """Void a receipt that was not credited yet, so the portal never credits it; say what it became."""
+    if len(receipt_id) != 32 or any(c not in "0123456789abcdef" for c in receipt_id):
+        raise ApiProblem(422, "invalid_receipt_id", "A receipt id is 32 hexadecimal digits (lower case).")
+    stored = tx.return_receipt(receipt_id)
+    if stored is not None and stored.install_code != install_code:
+        raise ApiProblem(404, "receipt_not_found", "No return receipt with this id is from this controller.")
+    if stored is None:
+        tx.put_return_receipt(
+            StoredDocumentAnswer(
+                document_id=receipt_id,
+                document_hash=CANCELLED,
+                install_code=install_code,
+                answer_json=ReceiptState(receipt_id=receipt_id, state="cancelled").model_dump_json(),
+            )
+        )
+        return ReceiptState(receipt_id=receipt_id, state="cancelled")
+    if stored.document_hash == CANCELLED:
+        return ReceiptState(receipt_id=receipt_id, state="cancelled")
+    credited = ReturnAnswer.model_validate_json(stored.answer_json).credited
+    return ReceiptState(receipt_id=receipt_id, state="credited", license_ids=credited)

@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from core.store.opening import Store
 from core.store.schema import SCHEMA_VERSION
-from core.store.tx import AUDIT_HEAD_KEY, DeviceRank, LicenseStanding, Tx
+from core.store.tx import AUDIT_HEAD_KEY, DeviceRank, LicenseStanding, OfflineReturn, Tx
 
-__all__ = ["AUDIT_HEAD_KEY", "SCHEMA_VERSION", "DeviceRank", "LicenseStanding", "Store", "Tx"]
+__all__ = [
+    "AUDIT_HEAD_KEY",
+    "SCHEMA_VERSION",
+    "DeviceRank",
+    "LicenseStanding",
+    "OfflineReturn",
+    "Store",
+    "Tx",
+]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from pathlib import Path
 
@@ -30,11 +31,21 @@ _SQLITE_PERM, _SQLITE_READONLY = 3, 8
 _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 10, 11, 13, 14, 26
 
 
+# Never "move it aside" or "start fresh": a new store makes new install codes and has no Customer
+# IDs, so every license would stay bound to a controller that no longer exists.
+RECOVER_HINT = (
+    "Run `smartlic recover`: it keeps this file as a backup and rebuilds the store from what can "
+    "still be read (segments, install codes, Customer IDs, device keys, notes) and the cloud's records."
+)
+FREE_SPACE_HINT = (
+    "Free some space on that disk, then try again; `smartlic sync` finishes anything the cloud did already."
+)
+
+
 def damaged(path: Path) -> StoreUnavailable:
     return StoreUnavailable(
         f"The license store at {path} is damaged; smartlic opened it read-only.",
-        hint="Make a copy of the file for support, then run `smartlic sync` to restore the licenses "
-        "from the cloud's records into a fresh store.",
+        hint=RECOVER_HINT,
         code="store_damaged",
     )
 
@@ -59,8 +70,8 @@ def not_smartlic(path: Path) -> StoreUnavailable:
 
 def disk_full(path: Path) -> StoreUnavailable:
     return StoreUnavailable(
-        f"The disk holding the license store at {path} is full; nothing was changed.",
-        hint="Free some space on that disk, then try again.",
+        f"The disk holding the license store at {path} is full; the store was not changed.",
+        hint=FREE_SPACE_HINT,
         code="store_disk_full",
     )
 
@@ -84,13 +95,31 @@ def busy(path: Path) -> StoreUnavailable:
 
 
 def unreadable(path: Path, cause: StoreUnavailable, exc: BaseException) -> StoreUnavailable:
+    if cause.code == "store_disk_full":
+        return cause
+    if cause.code == "store_damaged":
+        return StoreUnavailable(
+            f"The license store at {path} is damaged and cannot be read ({exc}); smartlic left the "
+            "file unchanged.",
+            hint=RECOVER_HINT,
+            code="store_unreadable",
+        )
+    what = cause.message.removesuffix("; smartlic opened it read-only.").removesuffix(".")
     return StoreUnavailable(
-        f"{cause.message.removesuffix('; smartlic opened it read-only.')} and cannot be read ({exc}). "
-        "smartlic left the file unchanged.",
-        hint="Make a copy of the file for support, then move it aside and run `smartlic sync` to "
-        "restore the licenses from the cloud's records into a fresh store.",
-        code="store_unreadable",
+        f"{what}; it cannot be read either ({exc}), and smartlic left it unchanged.",
+        hint=cause.hint,
+        code=cause.code,
     )
+
+
+def no_space_left(path: Path) -> bool:
+    """Whether the file system holding ``path`` has no space left (SQLite words a full disk as an
+    I/O error when it cannot even make the -shm file)."""
+    try:
+        stats = os.statvfs(path.parent if not path.is_dir() else path)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
 
 
 def classify(exc: BaseException, path: Path) -> StoreUnavailable | None:
@@ -107,6 +136,8 @@ def classify(exc: BaseException, path: Path) -> StoreUnavailable | None:
         return None
     code, text = primary_code(exc), str(exc).lower()
     if code == _SQLITE_FULL or "disk is full" in text:
+        return disk_full(path)
+    if (code == _SQLITE_IOERR or "disk i/o error" in text) and no_space_left(path):
         return disk_full(path)
     if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_PERM, _SQLITE_IOERR) or any(
         part in text for part in ("readonly database", "unable to open", "disk i/o error")

@@ -21,10 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import sqlite_file
-from core.demo_seed import demo_seed
+from core.demo_seed import DemoSeed, demo_seed
 from core.errors import StoreUnavailable
 from core.models import Clock
-from core.store.errors import BUSY_TIMEOUT_MS, classify, damaged, newer, not_smartlic, unreadable
+from core.store.errors import (
+    BUSY_TIMEOUT_MS,
+    classify,
+    damaged,
+    newer,
+    no_space_left,
+    not_smartlic,
+    unreadable,
+)
 from core.store.schema import MIGRATIONS, SCHEMA_VERSION
 from core.store.tx import Tx
 
@@ -54,7 +62,17 @@ def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
-    return _connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    """A read-only connection; on a full disk, where SQLite cannot make the WAL index (-shm) a
+    reader needs, one that reads the file as it is (immutable), so reads still work."""
+    conn = _connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        return conn
+    except sqlite3.Error:
+        conn.close()
+        if not no_space_left(path):
+            raise
+    return _connect(f"{path.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
 
 
 def _refusal(conn: sqlite3.Connection, path: Path, version: int) -> StoreUnavailable | None:
@@ -113,12 +131,14 @@ def _restrict_permissions(path: Path) -> None:
             os.chmod(f"{path}{suffix}", 0o600)
 
 
-def _seed(conn: sqlite3.Connection, clock: Clock, rng: random.Random) -> None:
-    seed = demo_seed(rng)
+def _seed(conn: sqlite3.Connection, clock: Clock, seed: DemoSeed) -> None:
     tx = Tx(conn, writable=True)
     conn.executemany(
-        "INSERT INTO segments (install_code, name, position, customer_id) VALUES (?, ?, ?, NULL)",
-        [(s.install_code, s.name, position) for position, s in enumerate(seed.segments, start=1)],
+        "INSERT INTO segments (install_code, name, position, customer_id) VALUES (?, ?, ?, ?)",
+        [
+            (s.install_code, s.name, position, None if s.customer_id is None else str(s.customer_id))
+            for position, s in enumerate(seed.segments, start=1)
+        ],
     )
     tx.put_devices(seed.devices)
     tx.audit(
@@ -135,7 +155,9 @@ def _seed(conn: sqlite3.Connection, clock: Clock, rng: random.Random) -> None:
     )
 
 
-def _migrate(conn: sqlite3.Connection, path: Path, clock: Clock, rng: random.Random) -> None:
+def _migrate(
+    conn: sqlite3.Connection, path: Path, clock: Clock, rng: random.Random, seed: DemoSeed | None
+) -> None:
     """Schema and seed in one transaction: a crash leaves either nothing or everything."""
 
     def check(version: int) -> None:
@@ -145,7 +167,7 @@ def _migrate(conn: sqlite3.Connection, path: Path, clock: Clock, rng: random.Ran
 
     def seed_first_run(version: int) -> None:
         if version == 0:
-            _seed(conn, clock, rng)
+            _seed(conn, clock, seed or demo_seed(rng))
 
     sqlite_file.migrate(conn, MIGRATIONS, check=check, then=seed_first_run)
 
@@ -156,6 +178,8 @@ class Store:
     path: Path
     read_only: bool
     safe_mode_reason: str | None
+    safe_mode_hint: str | None
+    safe_mode_code: str | None
 
     def __init__(
         self, conn: sqlite3.Connection, path: Path, *, safe_mode: StoreUnavailable | None = None
@@ -165,27 +189,32 @@ class Store:
         self._safe_mode = safe_mode
         self.read_only = safe_mode is not None
         self.safe_mode_reason = None if safe_mode is None else safe_mode.message
+        self.safe_mode_hint = None if safe_mode is None else safe_mode.hint
+        self.safe_mode_code = None if safe_mode is None else safe_mode.code
         self._lock = threading.RLock()
         self._tx: Tx | None = None
 
     # opening and closing
 
     @classmethod
-    def open(cls, path: Path, *, clock: Clock, rng: random.Random | None = None) -> Store:
-        """Create (parents too) + migrate + seed the demo on first run."""
+    def open(
+        cls, path: Path, *, clock: Clock, rng: random.Random | None = None, seed: DemoSeed | None = None
+    ) -> Store:
+        """Create (parents too) + migrate + seed on first run: ``seed``, or the demo from ``rng``."""
         path = Path(path)
         _create_file(path)
         probe = _probe(path)
         if probe.problem is not None:
             return cls._open_safe(path, probe.problem)
         try:
-            conn = cls._open_writable(path, clock, rng or random.Random())
+            conn = cls._open_writable(path, clock, rng or random.Random(), seed)
         except (sqlite3.Error, OSError) as exc:
             problem = classify(exc, path)
             if problem is None:
                 raise
-            # A current store on a read-only disk is still worth looking at; anything else is not.
-            if problem.code == "store_not_writable" and probe.version == SCHEMA_VERSION:
+            # A current store on a read-only or full disk is still worth looking at (reads work,
+            # changes are refused with the reason); anything else is not.
+            if problem.code in ("store_not_writable", "store_disk_full") and probe.version == SCHEMA_VERSION:
                 return cls._open_safe(path, problem)
             raise problem from exc
         except _SafeMode as safe:
@@ -194,11 +223,13 @@ class Store:
         return cls(conn, path)
 
     @classmethod
-    def _open_writable(cls, path: Path, clock: Clock, rng: random.Random) -> sqlite3.Connection:
+    def _open_writable(
+        cls, path: Path, clock: Clock, rng: random.Random, seed: DemoSeed | None = None
+    ) -> sqlite3.Connection:
         conn = _connect(str(path))
         try:
             sqlite_file.use_wal(conn, busy_timeout_ms=BUSY_TIMEOUT_MS)
-            _migrate(conn, path, clock, rng)
+            _migrate(conn, path, clock, rng, seed)
         except BaseException:
             conn.close()
             raise

@@ -71,7 +71,20 @@ CREATE TABLE meta (
 );
 """
 
-# Notifications (`smartlic notify`): which notice went out on which channel, so that each is sent
+# 1 -> 2: licenses given up by an offline return, until the cloud says the receipt was credited or
+# the user cancels the return (core.ownership: "returned offline"). Sync never adopts them back.
+_V2 = """
+CREATE TABLE offline_returns (
+    license_id   TEXT PRIMARY KEY,
+    install_code TEXT NOT NULL REFERENCES segments(install_code),
+    receipt_id   TEXT NOT NULL,
+    returned_at  TEXT NOT NULL,
+    note         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX offline_returns_by_segment ON offline_returns(install_code);
+"""
+
+# 2 -> 3: notifications (`smartlic notify`): which notice went out on which channel, so that each is sent
 # once; and the recipients and thresholds set in the TUI, which override the settings file.
 # Self-contained: it needs nothing but its own tables, so it may follow any other migration.
 _NOTIFICATIONS = """
@@ -90,6 +103,7 @@ CREATE TABLE notify_overrides (
 
 MIGRATIONS: list[str] = [
     _V1,
+    _V2,
     _NOTIFICATIONS,
 ]
 

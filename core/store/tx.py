@@ -29,7 +29,7 @@ from core.store.values import plain_json
 from core.utc import from_utc_text, utc_text
 from core.views import DeviceRow
 
-__all__ = ["AUDIT_HEAD_KEY", "DeviceRank", "LicenseStanding", "Tx"]
+__all__ = ["AUDIT_HEAD_KEY", "DeviceRank", "LicenseStanding", "OfflineReturn", "Tx"]
 
 AUDIT_HEAD_KEY = "audit_head"
 
@@ -37,6 +37,16 @@ AUDIT_HEAD_KEY = "audit_head"
 class LicenseStanding(NamedTuple):
     terms: LicenseTerms
     return_pending: bool
+
+
+class OfflineReturn(NamedTuple):
+    """A license the controller gave up with a return receipt the cloud has not credited yet."""
+
+    license_id: UUID
+    install_code: str
+    receipt_id: str
+    returned_at: datetime
+    note: str
 
 
 class DeviceRank(NamedTuple):
@@ -48,6 +58,7 @@ class DeviceRank(NamedTuple):
 # Stored text -> enum member for device rows (a dict lookup, not an Enum call per cell).
 _PROTOCOLS = {p.value: p for p in Protocol}
 _STATES = {s.value: s for s in DeviceState}
+_KINDS = {k.value: k for k in LicenseKind}
 
 
 class Tx:
@@ -110,14 +121,42 @@ class Tx:
 
     def standings(self, install_code: str) -> list[LicenseStanding]:
         """The terms of the segment's licenses without their documents: enough for capacity."""
+        # Rows the store validated when it wrote them; relicensing reads them after every chunk of a
+        # large activation, so they are built without validating again (20,000 rows: ~1 s -> ~0.1 s).
         return [
-            LicenseStanding(_terms(row), bool(row["return_pending"]))
+            LicenseStanding(
+                LicenseTerms.model_construct(
+                    license_id=row["license_id"],
+                    kind=_KINDS[row["kind"]],
+                    devices=row["devices"],
+                    term_years=row["term_years"],
+                    expires_on=None if row["expires_on"] is None else date.fromisoformat(row["expires_on"]),
+                ),
+                bool(row["return_pending"]),
+            )
             for row in self._run(
                 "SELECT license_id, kind, devices, term_years, expires_on, return_pending FROM licenses "
                 "WHERE install_code = ?",
                 (install_code,),
             )
         ]
+
+    def licenses_by_id(self, license_ids: Iterable[UUID]) -> dict[UUID, License]:
+        """Those of ``license_ids`` the controller holds, in one query (a chunk of 500 is one)."""
+        rows = self._run(
+            "SELECT * FROM licenses WHERE license_id IN (SELECT value FROM json_each(?))",
+            (json.dumps([str(i) for i in license_ids]),),
+        )
+        return {lic.license_id: lic for lic in map(_license, rows)}
+
+    def license_marks(self, install_code: str) -> dict[UUID, tuple[str, bool]]:
+        """license id -> (activated_at, return_pending) of the segment's licenses, without their
+        documents: what reconciling compares, cheap for 20,000 licenses."""
+        rows = self._run(
+            "SELECT license_id, activated_at, return_pending FROM licenses WHERE install_code = ?",
+            (install_code,),
+        )
+        return {UUID(row[0]): (row[1], bool(row[2])) for row in rows}
 
     def license(self, license_id: UUID) -> License | None:
         row = self._run("SELECT * FROM licenses WHERE license_id = ?", (str(license_id),)).fetchone()
@@ -146,6 +185,32 @@ class Tx:
         self._check_writable()
         cursor = self._run("UPDATE licenses SET note = ? WHERE license_id = ?", (note, str(license_id)))
         return cursor.rowcount > 0
+
+    # offline returns
+
+    def offline_returns(self, install_code: str | None = None) -> list[OfflineReturn]:
+        rows = self._run(
+            "SELECT license_id, install_code, receipt_id, returned_at, note FROM offline_returns "
+            "WHERE ?1 IS NULL OR install_code = ?1 ORDER BY returned_at, license_id",
+            (install_code,),
+        )
+        return [OfflineReturn(UUID(row[0]), row[1], row[2], from_utc_text(row[3]), row[4]) for row in rows]
+
+    def put_offline_returns(self, records: Iterable[OfflineReturn]) -> None:
+        self._run_many(
+            "INSERT OR REPLACE INTO offline_returns "
+            "(license_id, install_code, receipt_id, returned_at, note) VALUES (?, ?, ?, ?, ?)",
+            (
+                (str(r.license_id), r.install_code, r.receipt_id, utc_text(r.returned_at), r.note)
+                for r in records
+            ),
+        )
+
+    def delete_offline_returns(self, license_ids: Iterable[UUID]) -> None:
+        self._run_many(
+            "DELETE FROM offline_returns WHERE license_id = ?",
+            ((str(license_id),) for license_id in license_ids),
+        )
 
     # devices
 

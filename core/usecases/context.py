@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 from collections.abc import Callable
@@ -14,9 +15,10 @@ from pydantic import ValidationError
 
 from core import rules
 from core.cloud import CloudClient
-from core.errors import InvalidAnswer, NotFound, Refused, SignatureInvalid
+from core.errors import InvalidAnswer, NotFound, Refused, SignatureInvalid, SmartlicError, StoreUnavailable
 from core.models import (
     Clock,
+    CloudTime,
     JournalEntry,
     License,
     LicenseGrant,
@@ -28,9 +30,14 @@ from core.signing import TrustStore
 from core.store import Store, Tx
 from core.usecases.audit_anchor import sign_new_head
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
 TRUSTED_TIME_KEY = "trusted_time"
+SIGNED_TIME_KEY = "signed_cloud_time"
 CLOCK_TOLERANCE = timedelta(hours=24)
+# A local clock this far past the cloud's last signed time is not believed enough to be recorded
+# (it would hold expiry at that time for good): it is shown as a warning instead.
+FAR_AHEAD = timedelta(days=90)
 TIME_RECORD_STEP = timedelta(minutes=1)
 
 
@@ -77,6 +84,19 @@ class Context:
     def verify_grant(self, document: SignedDocument, seg: SegmentController) -> LicenseGrant:
         return grant_for(self.trust.verify(document), seg)
 
+    def verify_grants(
+        self, documents: list[SignedDocument], seg: SegmentController
+    ) -> dict[UUID, tuple[LicenseGrant, SignedDocument]]:
+        """Every document verified (in one batch) and bound to ``seg``, by license id; the first
+        that fails is raised, so a forged view is refused whole."""
+        grants: dict[UUID, tuple[LicenseGrant, SignedDocument]] = {}
+        for document, payload in zip(documents, self.trust.verify_batch(documents), strict=True):
+            if isinstance(payload, SignatureInvalid):
+                raise payload
+            grant = grant_for(payload, seg)
+            grants[grant.license_id] = (grant, document)
+        return grants
+
     def relicense(self, tx: Tx, install_code: str) -> int:
         """Apply the segment's capacity to its devices; returns how many changed state."""
         changes = rules.relicense_plan(
@@ -89,7 +109,8 @@ class Context:
         """The time expiry is judged by, and whether the clock is behind the highest time seen.
 
         Turning the clock back more than a day must not bring an expired license back, so the
-        highest time ever recorded in the store wins when the clock is that far behind it.
+        highest time ever recorded in the store wins when the clock is that far behind it. That
+        record is anchored to the cloud's signed time (see ``anchor_cloud_time``).
         """
         now = self.clock()
         with self.store.read() as tx:
@@ -99,8 +120,15 @@ class Context:
             return trusted, True
         return now, False
 
+    def signed_cloud_time(self) -> datetime | None:
+        """The newest signed time the cloud sent, if any."""
+        with self.store.read() as tx:
+            seen = tx.meta_get(SIGNED_TIME_KEY)
+        return datetime.fromisoformat(seen) if seen else None
+
     def remember_time(self) -> None:
-        """Record the clock as seen (monitoring calls status daily); skipped in read-only mode."""
+        """Record the clock as seen (monitoring calls status daily); best effort, never fails a read:
+        skipped in read-only mode and when the store cannot be written (a full disk)."""
         if self.store.read_only:
             return
         now = self.clock()
@@ -109,8 +137,21 @@ class Context:
         # Every TUI refresh asks for status: take the write lock only when the record is stale.
         if seen and now - datetime.fromisoformat(seen) < TIME_RECORD_STEP:
             return
-        with self.store.write() as tx:
-            raise_trusted_time(tx, now)
+        try:
+            with self.store.write() as tx:
+                raise_trusted_time(tx, now)
+        except StoreUnavailable as exc:
+            log.warning("the time was not recorded: %s", exc.message)
+
+    def cloud_time(self, document: SignedDocument | None) -> datetime | None:
+        """The time in a signed CloudTime document, if it verifies; an unverifiable one is ignored."""
+        if document is None:
+            return None
+        try:
+            return CloudTime.model_validate(self.trust.verify(document)).time
+        except (SmartlicError, ValidationError) as exc:
+            log.warning("the cloud's signed time was not used: %s", exc)
+            return None
 
     def audit(
         self, tx: Tx, operation: str, install_code: str | None, detail: dict[str, Any], result: str
@@ -171,9 +212,29 @@ def stored_license(
 
 
 def raise_trusted_time(tx: Tx, now: datetime) -> None:
+    """Record the local clock as seen, unless it is far past the cloud's last signed time."""
+    signed = tx.meta_get(SIGNED_TIME_KEY)
+    if signed and now > datetime.fromisoformat(signed) + FAR_AHEAD:
+        return
     seen = tx.meta_get(TRUSTED_TIME_KEY)
     if not seen or datetime.fromisoformat(seen) < now:
         tx.meta_set(TRUSTED_TIME_KEY, now.isoformat())
+
+
+def anchor_cloud_time(tx: Tx, cloud_time: datetime | None) -> None:
+    """Anchor trusted time to a newer signed cloud time: it raises the record, and it undoes a
+    record that a wrong local clock pushed more than a day past it (the clock was ahead, not the
+    world), so a run with the clock in 2099 does not expire licenses for good."""
+    if cloud_time is None:
+        return
+    signed = tx.meta_get(SIGNED_TIME_KEY)
+    if signed and cloud_time <= datetime.fromisoformat(signed):
+        return  # an older answer replayed (Idempotency-Key): it says nothing new
+    tx.meta_set(SIGNED_TIME_KEY, cloud_time.isoformat())
+    seen = tx.meta_get(TRUSTED_TIME_KEY)
+    trusted = datetime.fromisoformat(seen) if seen else None
+    if trusted is None or trusted < cloud_time or trusted > cloud_time + CLOCK_TOLERANCE:
+        tx.meta_set(TRUSTED_TIME_KEY, cloud_time.isoformat())
 
 
 def op_detail(op: JournalEntry) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from core import rules
 from core.audit_chain import verify_audit_chain
@@ -15,8 +16,9 @@ from core.models import (
     SegmentController,
     StatusLevel,
 )
+from core.store import OfflineReturn
 from core.usecases import audit_anchor, reads
-from core.usecases.context import Context
+from core.usecases.context import FAR_AHEAD, Context
 from core.views import (
     AuditCheck,
     Notice,
@@ -43,42 +45,59 @@ def status(ctx: Context) -> StatusReport:
                 notices.append(shortfall)
             if summary.next_step:
                 notices.append(
-                    Notice(
-                        kind="no_capacity",
-                        level=StatusLevel.WARNING,
-                        segment_name=seg.name,
-                        text=f"{seg.name}: {summary.next_step}",
+                    _notice(
+                        "no_capacity",
+                        f"{seg.name}: {summary.next_step}",
+                        segment=seg.name,
                     )
                 )
+    with ctx.store.read() as tx:
+        returned = tx.offline_returns()
+    for name, count in _returned_offline_by_segment(ctx, returned).items():
+        notices.append(
+            _notice(
+                "offline_return",
+                f"{name}: {count} license(s) returned offline wait for the License Customer Portal "
+                f"to credit the receipt (`smartlic sync` sees it); `smartlic offline cancel-return "
+                f"{name}` takes them back.",
+                segment=name,
+            )
+        )
     if ctx.store.read_only:
         notices.insert(
             0,
-            Notice(
-                kind="store",
+            _notice(
+                "store",
+                f"{ctx.store.safe_mode_reason} Reads work; changes are refused. "
+                f"{ctx.store.safe_mode_hint or ''}".strip(),
                 level=StatusLevel.ERROR,
-                segment_name=None,
-                text=f"{ctx.store.safe_mode_reason} Changes are refused; keep a copy of the "
-                "store file for support, then run `smartlic sync`.",
             ),
         )
     now, clock_behind = ctx.effective_now()
+    signed = ctx.signed_cloud_time()
+    if signed is not None and ctx.clock() > signed + FAR_AHEAD:
+        notices.append(
+            _notice(
+                "clock",
+                f"The clock says {ctx.clock():%Y-%m-%d %H:%M}, more than {FAR_AHEAD.days} days past "
+                f"the license cloud's last signed time ({signed:%Y-%m-%d %H:%M}). Expiry is judged by the "
+                "clock for now and not recorded; if the clock is wrong, fix it. `smartlic sync` checks "
+                "the time against the cloud.",
+            )
+        )
     if clock_behind:
         notices.append(
-            Notice(
-                kind="clock",
-                level=StatusLevel.WARNING,
-                segment_name=None,
-                text=f"The clock looks wrong: it says {ctx.clock():%Y-%m-%d %H:%M} but smartlic has "
+            _notice(
+                "clock",
+                f"The clock looks wrong: it says {ctx.clock():%Y-%m-%d %H:%M} but smartlic has "
                 f"already seen {now:%Y-%m-%d %H:%M}. Expiry is judged by the later time; fix the clock.",
             )
         )
     if unfinished:
         notices.append(
-            Notice(
-                kind="unfinished",
-                level=StatusLevel.WARNING,
-                segment_name=None,
-                text=f"{unfinished} unfinished operation(s): run `smartlic sync` (the TUI runs it at start).",
+            _notice(
+                "unfinished",
+                f"{unfinished} unfinished operation(s): run `smartlic sync` (the TUI runs it at start).",
             )
         )
     alert = any(
@@ -122,6 +141,28 @@ def shortfall_notice(summary: SegmentSummary) -> Notice | None:
         text=f"{summary.segment.name}: maintenance covers {summary.maintenance_covered} of "
         f"{summary.capacity} devices ({summary.maintenance_shortfall} short).",
     )
+
+
+def _notice(
+    kind: str,
+    text: str,
+    *,
+    segment: str | None = None,
+    license_id: UUID | None = None,
+    level: StatusLevel = StatusLevel.WARNING,
+) -> Notice:
+    return Notice.model_validate(
+        {"kind": kind, "level": level, "segment_name": segment, "license_id": license_id, "text": text}
+    )
+
+
+def _returned_offline_by_segment(ctx: Context, returned: list[OfflineReturn]) -> dict[str, int]:
+    names = {seg.install_code: seg.name for seg in reads.segments(ctx)}
+    counts: dict[str, int] = {}
+    for record in returned:
+        name = names.get(record.install_code, record.install_code)
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def audit_verify(ctx: Context) -> AuditCheck:

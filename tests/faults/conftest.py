@@ -8,9 +8,18 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.matrix import OUTCOMES
+from tests.faults.ownership_model import FIGURES, STATS
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if STATS["steps"]:
+        terminalreporter.write_line(
+            f"ownership model: {STATS['steps']} steps in {STATS['runs']} runs "
+            f"({STATS['kills']} kills, {STATS['refusals']} refusals, {STATS['returned']} offline returns, "
+            f"{STATS['credited']} credits, {STATS['cancelled']} cancels), largest batch {STATS['largest']}"
+        )
+    for line in FIGURES:
+        terminalreporter.write_line(line)
     if not OUTCOMES:
         return
     write = terminalreporter.write_line
@@ -24,6 +33,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{o.family:<11}{o.operation:<12}{o.point:<24}{exit_code:>5}  {committed:<13}"
             f"{o.healed_by[:33]:<34}{o.lost:>5}{o.duplicated:>5}  {'healed' if o.healed else 'FAILED'}"
         )
+        if o.note:
+            write(f"    {o.note}")
         for problem in o.problems:
             write(f"    ! {problem}")
     healed = sum(o.healed for o in OUTCOMES)

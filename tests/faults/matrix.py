@@ -69,6 +69,7 @@ class Outcome:
     healed: bool = False
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    note: str = ""
 
 
 OUTCOMES: list[Outcome] = []
@@ -111,8 +112,11 @@ class CloudProc:
         self.public_key = Path()
         self.customer_id = ""
         self.starts = 0
+        self.max_batch: int | None = None
 
-    def start(self, *, crash_at: str | None = None, faults: str | None = None) -> CloudProc:
+    def start(
+        self, *, crash_at: str | None = None, faults: str | None = None, max_batch: int | None = None
+    ) -> CloudProc:
         assert self.proc is None or self.proc.poll() is not None, "the cloud is running already"
         env = {k: v for k, v in os.environ.items() if k != "SMARTLIC_CLOUD_CRASH_AT"}
         if crash_at:
@@ -122,6 +126,9 @@ class CloudProc:
         cmd += ["--data", str(self.data_dir), "--log-level", "critical", "--admin"]
         if faults:
             cmd += ["--faults", faults]
+        if max_batch:
+            cmd += ["--max-batch", str(max_batch)]
+        self.max_batch = max_batch
         self.starts += 1
         log = (self.data_dir.parent / f"{self.data_dir.name}-{self.starts}.log").open("w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
@@ -197,6 +204,10 @@ class CloudProc:
         """license id -> install code, straight from the cloud's SQLite (read-only)."""
         with _sqlite(self.data_dir / "cloud.db") as db:
             return dict(db.execute("SELECT license_id, install_code FROM licenses"))
+
+    def restart(self) -> CloudProc:
+        """Start again on the same data folder (and batch limit) after a kill."""
+        return self.start(max_batch=self.max_batch)
 
     def free_capacity(self, n: int) -> list[str]:
         with _sqlite(self.data_dir / "cloud.db") as db:

@@ -8,12 +8,18 @@ After every case tests/faults/matrix.py:check asserts that nothing was lost or d
 * kill-cloud: the cloud dies right before / after its transaction commits
   (core.mock_cloud.crashpoints), then restarts on the same data folder and a new port.
 * wire-fault: the cloud's injected faults (core.mock_cloud.faults) hit the operation.
-* offline: the CLI dies inside the Add License transaction; the file still imports exactly once.
+* offline: the CLI dies inside the Add License transaction; the file still imports exactly once;
+  it dies inside the offline return (then the portal credits the receipt), or at each point of a
+  cancel-return; sync never adopts a license given up offline.
+* large: 12,000 licenses in chunks of 500 (5000, the API's full size, under ``make faults``), the
+  CLI killed between two chunks of activate and of transfer; sync sends the remaining chunks.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +62,8 @@ def shared_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProc
     """One cloud for the cases that do not kill it; each case takes licenses nobody used yet."""
     data = tmp_path_factory.mktemp("matrix") / "cloud"
     add_customer_licenses(data, 80)
-    with cloud_process(data) as cloud:
+    # A batch limit of one: every case of two licenses is two chunks, so between-chunks bites.
+    with cloud_process(data, max_batch=1) as cloud:
         yield cloud
 
 
@@ -208,3 +215,112 @@ def test_kill_add_license_mid_transaction(tmp_path: Path, outcome_of) -> None:
     assert sorted(json.loads(first.stdout)["added"]) == sorted(ids)
     assert again.returncode == 1 and "request_not_outstanding" in again.stdout
     assert outcome.healed, "\n".join(outcome.problems)
+
+
+def offline_activated(device: Device, cloud: CloudProc, tmp_path: Path, n: int) -> list[str]:
+    """Request -> portal fulfil -> Add License on segment A: ``n`` licenses, the portal knows the key."""
+    request, response = tmp_path / "request.json", tmp_path / "response.json"
+    device.ok("offline", "request", A, "-o", str(request))
+    ids = cloud.free_capacity(n)
+    licenses = [arg for i in ids for arg in ("--license", i)]
+    fulfil = ["portal", "fulfil", str(request), *licenses, "-o", str(response), "--data", str(cloud.data_dir)]
+    assert cloud_main(fulfil) == 0
+    device.ok("add-license", str(response))
+    return ids
+
+
+def credit(cloud: CloudProc, receipt: Path) -> int:
+    return cloud_main(["portal", "return", str(receipt), "--data", str(cloud.data_dir)])
+
+
+def test_kill_offline_return_then_credit(tmp_path: Path, outcome_of) -> None:
+    """Killed inside the offline return: nothing changed. Done again, the receipt is out: sync does
+    not adopt the licenses back; the portal credits it; sync sees the credit."""
+    outcome = new_outcome(outcome_of, "offline", "return+credit", "mid-transaction")
+    with cloud_process(tmp_path / "cloud") as cloud:
+        device = Device(tmp_path / "device", cloud)
+        device.setup()
+        ids = offline_activated(device, cloud, tmp_path, 2)
+        receipt = tmp_path / "receipt.json"
+        killed = device.run("offline", "return", A, "-o", str(receipt), SMARTLIC_CRASH_AT="mid-transaction")
+        outcome.exit_code = killed.returncode
+        assert killed.returncode == SIGKILLED, killed.stderr
+        assert sorted(r[0] for r in device.rows("SELECT license_id FROM licenses")) == sorted(ids)
+        assert not receipt.exists()
+        device.ok("offline", "return", A, "-o", str(receipt))
+        synced = device.ok("sync")
+        if synced["adopted"]:
+            outcome.problems.append(f"sync adopted back licenses returned offline: {synced['adopted']}")
+        assert credit(cloud, receipt) == 0
+        outcome.cloud_committed = all(cloud.bindings()[i] is None for i in ids)
+        synced = device.ok("sync")
+        if sorted(synced["credited"]) != sorted(ids):
+            outcome.problems.append(f"sync saw {synced['credited']} credited, expected {ids}")
+        check(device, outcome, None)
+        outcome.healed_by = "returned again; credited; sync saw it"
+        outcome.healed = not outcome.problems
+    assert outcome.healed, "\n".join(outcome.problems)
+
+
+@pytest.mark.parametrize("point", ["after-journal", "after-cloud-commit", "mid-transaction", "after-commit"])
+def test_kill_cancel_return(point: str, tmp_path: Path, outcome_of) -> None:
+    """Killed anywhere in `offline cancel-return`: sync finishes it; the portal never credits the receipt."""
+    outcome = new_outcome(outcome_of, "offline", "cancel-return", point)
+    with cloud_process(tmp_path / "cloud") as cloud:
+        device = Device(tmp_path / "device", cloud)
+        codes = device.setup()
+        ids = offline_activated(device, cloud, tmp_path, 2)
+        receipt = tmp_path / "receipt.json"
+        device.ok("offline", "return", A, "-o", str(receipt))
+        killed = device.run("offline", "cancel-return", A, SMARTLIC_CRASH_AT=point)
+        outcome.exit_code = killed.returncode
+        assert killed.returncode == SIGKILLED, killed.stderr
+        outcome.cloud_committed = point != "after-journal"
+        finish(device, outcome, "offline-cancel-return")
+        assert sorted(r[0] for r in device.rows("SELECT license_id FROM licenses")) == sorted(ids)
+        assert all(cloud.bindings()[i] == codes[A] for i in ids)
+        assert credit(cloud, receipt) == 1  # the receipt was voided by the cancel
+
+
+LARGE = 12_000
+# `make test`: chunks of 500 (24 of them); `make faults` also runs the API's full size once.
+LARGE_BATCH = 5000 if int(os.environ.get("SMARTLIC_FUZZ_SCALE", "1")) > 1 else 500
+
+
+@pytest.fixture(scope="module")
+def large_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProc]:
+    data = tmp_path_factory.mktemp("large") / "cloud"
+    add_customer_licenses(data, 2 * LARGE, devices=1)
+    with cloud_process(data, max_batch=LARGE_BATCH) as cloud:
+        yield cloud
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_kill_between_chunks_of_a_large_batch(
+    operation: str, large_cloud: CloudProc, tmp_path: Path, outcome_of
+) -> None:
+    """12,000 licenses: the CLI dies after the second chunk; sync sends the rest, once each."""
+    outcome = new_outcome(outcome_of, "large", operation, f"between-chunks {LARGE}/{LARGE_BATCH}")
+    device = Device(tmp_path / "device", large_cloud)
+    ids = large_cloud.free_capacity(LARGE)
+    started = time.monotonic()
+    device.setup(activate=ids if operation == "transfer" else None)
+    setup_seconds = time.monotonic() - started
+    before = large_cloud.bindings()
+    started = time.monotonic()
+    done = device.run(*op_args(operation, ids), SMARTLIC_CRASH_AT="between-chunks", SMARTLIC_CRASH_SKIP="1")
+    killed_after = time.monotonic() - started
+    outcome.exit_code = done.returncode
+    outcome.cloud_committed = committed(large_cloud, ids, before)
+    open_chunks = len(device.rows("SELECT op_id FROM journal"))
+    started = time.monotonic()
+    finish(device, outcome, operation)
+    healed_in = time.monotonic() - started
+    outcome.note = (
+        f"{LARGE} licenses, chunks of {LARGE_BATCH}: set-up {setup_seconds:.1f} s, killed after "
+        f"{killed_after:.1f} s with {open_chunks} chunks open, sync + checks {healed_in:.1f} s"
+    )
+    assert done.returncode == SIGKILLED, done.stderr
+    assert open_chunks == math.ceil(LARGE / LARGE_BATCH) - 2
+    held = {r[0] for r in device.rows("SELECT license_id FROM licenses")}
+    assert held == (set(ids) if operation == "activate" else set())

@@ -190,6 +190,10 @@ class Env:
         self.service: LicenseService = LicenseService(replace(service.context, cloud=cloud))
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
+        # The batch limit is asked once before the first batch, as of a real cloud; the scripted
+        # answers are for the operations under test.
+        if request.url.path.endswith("/capabilities"):
+            return httpx.Response(200, json={"max_batch": 5000})
         self.requests.append(request)
         return self.answer(request)
 

@@ -27,7 +27,7 @@ async def test_store_from_a_newer_smartlic_is_read_only(tmp_path) -> None:
         assert [s.name for s in service.segments()] == names
         report = service.status()
         assert report.warnings[0].kind == "store"
-        assert "newer" in report.warnings[0].text and "smartlic sync" in report.warnings[0].text
+        assert "newer" in report.warnings[0].text and "Upgrade smartlic" in report.warnings[0].text
         with pytest.raises(StoreUnavailable):
             service.set_customer_id(A, "2133c667-af41-4518-94df-a2bb3b775330")
     finally:

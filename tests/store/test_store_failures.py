@@ -66,7 +66,7 @@ def test_corrupted_pages_open_read_only_and_leave_the_file_alone(db_path: Path) 
     with pytest.raises(StoreUnavailable, match="damaged"), store.read() as tx:
         tx.licenses()
     refused = _refuses_writes(store)
-    assert "read-only" in refused.message and refused.hint is not None and "smartlic sync" in refused.hint
+    assert "read-only" in refused.message and refused.hint is not None and "smartlic recover" in refused.hint
     store.close()
     assert db_path.read_bytes() == before
 

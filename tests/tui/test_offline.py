@@ -197,6 +197,10 @@ async def test_offline_return_confirms_then_writes_a_receipt(app: SmartlicApp, t
     offer = await service.cloud_licenses(A)
     await service.activate(A, [offer.licenses[0].license_id, offer.licenses[1].license_id])
     ids = {r.license_id for r in service.license_rows(A)}
+    # The portal credits receipts of controllers whose key it knows from a fulfilled offline request
+    # (Add License records that); without one, Offline Return is refused up front.
+    with service.context.store.write() as tx:
+        tx.meta_set(f"cloud_knows_device_key:{service.segment(A).install_code}", "request-id")
     receipt = tmp_path / "receipt.json"
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
