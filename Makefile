@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The stateful table test runs in `make faults` only, for now: after the in-cell editing and
 # short-ID merges its cursor-anchor invariant fails in about one run of three (a timing race or

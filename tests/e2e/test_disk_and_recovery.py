@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cloud_process import running_cloud, smartlic
+from tests.support.cloud_process import running_cloud, smartlic
 
 A = "SmartServer-A"
 TRACEBACK = ("Traceback", "Logging error")

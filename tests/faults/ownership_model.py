@@ -230,10 +230,10 @@ class World:
                 covered[op.install_code].update(str(i) for i in op.license_ids)
         for code, ids in self.in_transit.items():
             covered.setdefault(code, set()).update(ids)
-        for license_id, code in bindings.items():
-            if code is not None and license_id not in covered.get(code, set()):
+        for license_id, bound in bindings.items():
+            if bound is not None and license_id not in covered.get(bound, set()):
                 found.append(
-                    f"{license_id} is stranded: the cloud binds it to {code}, which does not hold it"
+                    f"{license_id} is stranded: the cloud binds it to {bound}, which does not hold it"
                 )
         for controller in self.controllers:
             check: AuditCheck = controller.svc.audit_verify()
