@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -45,7 +45,7 @@ from core.models import (
     ReceiptState,
     TransferAnswer,
 )
-from core.request_signature import signed_headers
+from core.request_signature import CLOUD_TIME_HEADER, signed_headers
 
 if TYPE_CHECKING:
     import httpx
@@ -99,6 +99,8 @@ class CloudClient:
         """
         self.base_url = base_url
         self._signer_for = signer_for
+        # How far the cloud's clock is from ours, learnt from a stale_signature answer.
+        self._clock_offset = timedelta(0)
         self._clock = clock or _utc_now
         self._transport = transport
         self._transport_factory = transport_factory
@@ -267,6 +269,7 @@ class CloudClient:
         headers = {"Idempotency-Key": str(idempotency_key)} if idempotency_key else {}
         retryable = method == "GET" or idempotency_key is not None or idempotent
         attempt = 0
+        resigned = False
         while True:
             try:
                 self.requests_sent += 1
@@ -296,6 +299,9 @@ class CloudClient:
                     hint=MAY_HAVE_CHANGED if sent else CHECK_CLOUD,
                     code="cloud_answer_lost" if sent else None,
                 ) from exc
+            if device is not None and not resigned and self._resync_clock(response):
+                resigned = True  # once: signed again in the cloud's time
+                continue
             if response.status_code in RETRY_STATUSES and retryable and attempt < self._retries:
                 await self._backoff(attempt, response.headers.get("Retry-After"))
                 attempt += 1
@@ -314,9 +320,29 @@ class CloudClient:
                 path,
                 query,
                 request.content,
-                self._clock(),
+                self._clock() + self._clock_offset,
             )
         )
+
+    def _resync_clock(self, response: httpx.Response) -> bool:
+        """After a 401 ``stale_signature`` that names the cloud's time: sign in that time from now
+        on (this controller's clock is off), and say the request may be signed again."""
+        told = response.headers.get(CLOUD_TIME_HEADER)
+        if response.status_code != 401 or told is None or not told.isdigit():
+            return False
+        try:
+            code = response.json().get("code")
+        except ValueError:
+            return False
+        if code != "stale_signature":
+            return False
+        cloud_now = datetime.fromtimestamp(int(told), UTC)
+        self._clock_offset = cloud_now - self._clock()
+        log.warning(
+            "this controller's clock is off from the cloud's by %s: signing in the cloud's time",
+            self._clock_offset,
+        )
+        return True
 
     async def _backoff(self, attempt: int, retry_after: str | None) -> None:
         delay = min(8.0, 0.25 * 2**attempt) * (0.5 + self._rng.random())

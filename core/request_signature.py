@@ -24,7 +24,8 @@ final newline::
     "@signature-params": ("@method" "@path" "@query" "content-digest");created=...;keyid="...";alg="ed25519"
 
 A ``created`` more than :data:`MAX_CLOCK_SKEW` away from the cloud's clock is refused (401
-``stale_signature``). The label must be ``sig1``; other labels, extra signatures and other
+``stale_signature``, with the cloud's time in unix seconds in ``Smartlic-Cloud-Time``: the client
+signs its one retry in that time). The label must be ``sig1``; other labels, extra signatures and other
 algorithms are not part of this profile.
 """
 
@@ -43,6 +44,7 @@ from core.signing import Signer, raw_public_key
 LABEL = "sig1"
 ALGORITHM = "ed25519"
 COVERED = ("@method", "@path", "@query", "content-digest")
+CLOUD_TIME_HEADER = "Smartlic-Cloud-Time"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 DEVICE_KEY_HEADER = "Smartlic-Device-Key"
 _INPUT = re.compile(

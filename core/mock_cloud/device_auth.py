@@ -18,6 +18,7 @@ from core.mock_cloud.db import CloudDB, DeviceKey
 from core.mock_cloud.device_keys import bind_on_first_use, parse_raw
 from core.mock_cloud.problems import ApiProblem
 from core.request_signature import (
+    CLOUD_TIME_HEADER,
     DEVICE_KEY_HEADER,
     RequestSignatureError,
     SignedRequest,
@@ -74,7 +75,13 @@ async def device_install_code(
     try:
         signed = check_signed_request(headers, request.method, path, query, body, context.base_clock())
     except RequestSignatureError as exc:
-        raise _refused(exc.code, str(exc)) from None
+        problem = _refused(exc.code, str(exc))
+        if exc.code == "stale_signature":
+            # The cloud's time, so that a controller whose clock is off can sign its retry in the
+            # cloud's time (as Kerberos answers a skewed ticket). Unsigned: it moves nothing but
+            # the retry's `created`, and the controller's trusted time comes from signed answers.
+            problem.headers[CLOUD_TIME_HEADER] = str(int(context.base_clock().timestamp()))
+        raise problem from None
     if not is_install_code(signed.keyid) or (named is not None and named != signed.keyid):
         raise _refused(
             "signature_keyid_mismatch",

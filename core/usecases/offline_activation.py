@@ -16,7 +16,7 @@ from core.models import (
     ReturnReceipt,
     SegmentController,
 )
-from core.store import OfflineReturn
+from core.store import OfflineReturn, Tx
 from core.usecases.context import (
     Context,
     anchor_cloud_time,
@@ -76,7 +76,7 @@ def add_license_file(ctx: Context, path: Path) -> AddLicenseResult:
         tx.meta_delete(_outstanding_key(seg.install_code))
         # The portal registered this controller's key when it fulfilled the request: from now on
         # it can verify (and so credit) a return receipt from here.
-        tx.meta_set(_key_known_key(seg.install_code), response.request_id)
+        note_cloud_knows_key(tx, seg.install_code, response.request_id)
         added = [grant.license_id for grant, _ in grants]
         ctx.audit(
             tx,
@@ -112,9 +112,9 @@ def offline_return(ctx: Context, ref: str, path: Path, force: bool = False) -> R
             )
         if tx.meta_get(_key_known_key(seg.install_code)) is None:
             raise Refused(
-                f"The License Customer Portal could not credit a return receipt from {seg.name}: it "
-                "knows this controller's key only from an offline request it fulfilled (Add License), "
-                "and there was none.",
+                f"The License Customer Portal could not credit a return receipt from {seg.name}: the "
+                "cloud has not seen this controller's key yet (an online activation or an offline "
+                "request it fulfilled shows it).",
                 hint="Return the licenses online instead (Transfer to Cloud, `smartlic transfer`); "
                 "nothing was changed.",
                 code="receipt_not_creditable",
@@ -210,6 +210,12 @@ async def finish_cancel(
 
 def _key_known_key(install_code: str) -> str:
     return f"cloud_knows_device_key:{install_code}"
+
+
+def note_cloud_knows_key(tx: Tx, install_code: str, how: str) -> None:
+    """Record that the cloud holds this segment's device key (from a fulfilled offline request or a
+    device-signed call it answered): only then can the portal credit its return receipts."""
+    tx.meta_set(_key_known_key(install_code), how)
 
 
 def _outstanding_key(install_code: str) -> str:

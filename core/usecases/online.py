@@ -180,6 +180,9 @@ async def _activate_chunk(
             )
             changed = ctx.relicense(tx, seg.install_code)
             anchor_cloud_time(tx, cloud_time)
+            # A device-signed call the cloud answered: it holds this controller's key now, so the
+            # portal can credit a return receipt signed with it (core.ownership, offline return).
+            offline_activation.note_cloud_knows_key(tx, seg.install_code, "device-signed activation")
             _audit_chunk(ctx, tx, op, {"activated": activated}, failed, resumed, devices_relicensed=changed)
             crashpoint("mid-transaction")
             tx.journal_close(op.op_id)

@@ -25,6 +25,7 @@ import httpx
 
 from core import crashpoints
 from core.cloud import CloudClient
+from core.device_keys import signer_source
 from core.mock_cloud.app import create_app
 from core.models import Clock
 from core.service import Context, LicenseService
@@ -77,7 +78,13 @@ class Controller:
         store = Store.open(self.folder / "smartlic.db", clock=self.clock, rng=random.Random(self.index + 1))
         trust = TrustStore(self.folder / "trust")
         trust.add(self.cloud_key)
-        cloud = CloudClient("http://model-cloud", transport=self.transport, retries=0)
+        cloud = CloudClient(
+            "http://model-cloud",
+            transport=self.transport,
+            retries=0,
+            signer_for=signer_source(store),
+            clock=self.clock,
+        )
         context = Context(store, cloud, trust, self.clock, actor=f"controller-{self.index}")
         self.service = LicenseService(context)
         return self.service
@@ -113,7 +120,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.app = create_app(
-            self.root / "cloud", clock=clock, rng=random.Random(7), max_batch=self.max_batch
+            self.root / "cloud", clock=clock, rng=random.Random(7), max_batch=self.max_batch, admin=True
         )
         self.transport = httpx.ASGITransport(app=self.app)
         self.http = httpx.AsyncClient(base_url="http://model-cloud/api/v1", transport=self.transport)
