@@ -140,9 +140,7 @@ async def activate(
     ops = _chunked_ops(ctx, OperationKind.ACTIVATE, seg, to_send, await ctx.cloud.max_batch())
     progress("Writing the journal", 0.05)
     with ctx.store.write() as tx:
-        for op in ops:
-            tx.journal_open(op)
-            ctx.audit(tx, "activate", seg.install_code, op_detail(op), "started")
+        _journal_started(ctx, tx, ops)
     crashpoint("after-journal")
     activated: list[UUID] = []
     failed: list[Failure] = []
@@ -213,9 +211,7 @@ async def transfer(ctx: Context, ref: str, progress: Progress = quiet) -> Transf
         tx.set_return_pending(ids, True)
         unlicensed = ctx.relicense(tx, seg.install_code)
         ops = _chunked_ops(ctx, OperationKind.TRANSFER, seg, ids, max_batch)
-        for op in ops:
-            tx.journal_open(op)
-            ctx.audit(tx, "transfer", seg.install_code, op_detail(op), "started")
+        _journal_started(ctx, tx, ops)
     crashpoint("after-journal")
     returned: list[UUID] = []
     failed: list[Failure] = []
@@ -350,6 +346,13 @@ def _refuse_moves(seg: SegmentController, states: dict[UUID, ControllerState], e
                 hint=hint,
                 code=state.name.lower(),
             ) from None
+
+
+def _journal_started(ctx: Context, tx: Tx, ops: Sequence[JournalEntry]) -> None:
+    """Each chunk in the journal, and its "started" audit entry, before the cloud is asked."""
+    for op in ops:
+        tx.journal_open(op)
+        ctx.audit(tx, op.kind.value, op.install_code, op_detail(op), "started")
 
 
 def _chunked_ops(

@@ -13,25 +13,14 @@ import httpx
 import pytest
 
 from core.mock_cloud.cli import default_cloud_dir, main
+from tests.support.cloud_process import serve_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(data: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "core.mock_cloud.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--data",
-            str(data),
-            *extra,
-        ],
+        serve_command(data, *extra),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

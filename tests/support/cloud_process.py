@@ -19,9 +19,9 @@ class CloudProcess:
     process: subprocess.Popen[str]
 
 
-@contextmanager
-def running_cloud(data_dir: Path, *extra: str) -> Iterator[CloudProcess]:
-    cmd = [
+def serve_command(data_dir: Path, *extra: str) -> list[str]:
+    """`smartlic-cloud serve` on 127.0.0.1 and a free port (it prints url, public-key, demo id)."""
+    return [
         sys.executable,
         "-m",
         "core.mock_cloud.cli",
@@ -34,7 +34,13 @@ def running_cloud(data_dir: Path, *extra: str) -> Iterator[CloudProcess]:
         str(data_dir),
         *extra,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@contextmanager
+def running_cloud(data_dir: Path, *extra: str) -> Iterator[CloudProcess]:
+    proc = subprocess.Popen(
+        serve_command(data_dir, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         fields: dict[str, str] = {}
         assert proc.stdout is not None
