@@ -20,6 +20,7 @@ from core.models import SegmentController
 from core.sanitize import clean
 from core.service import LicenseService
 from core.settings import Settings
+from tui.keys import KeysStayOnTheirScreen
 from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS
 from tui.screens.base import ServiceScreen
 from tui.screens.manage_licenses import ManageLicensesScreen
@@ -59,7 +60,7 @@ class SmartlicCommands(Provider):
                 yield Hit(score, matcher.highlight(title), command, text=title, help=help_text)
 
 
-class SmartlicApp(ErrorHandling, App[int]):
+class SmartlicApp(KeysStayOnTheirScreen, ErrorHandling, App[int]):
     TITLE = "smartlic"
     CSS_PATH = "app.tcss"
     COMMANDS = {SmartlicCommands}

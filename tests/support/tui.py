@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import random
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
+from textual import events
+from textual.app import App
+from textual.keys import _get_unicode_name_from_key
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -106,3 +110,24 @@ async def open_devices(pilot: Pilot, segment: str = "SmartServer-A") -> DevicesS
     app.push_screen(screen)
     await settle(pilot)
     return screen
+
+
+def burst(app: App[Any], *keys: str) -> None:
+    """Keys as a terminal delivers a paste or a burst over a slow link: all queued at once, none
+    handled before the next arrives (Pilot.press waits after each key, which hides races)."""
+    driver = app._driver
+    assert driver is not None
+    for key in keys:
+        event = events.Key(key, key_character(key))
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+def key_character(key: str) -> str | None:
+    """The character a key types, as Pilot works it out (``slash`` types ``/``)."""
+    if len(key) == 1:
+        return key
+    try:
+        return unicodedata.lookup(_get_unicode_name_from_key(key))
+    except KeyError:
+        return None

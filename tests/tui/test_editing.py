@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from core.service import LicenseService
-from tests.support.tui import make_tui_service, settle, static_text, toasts, wait_for
+from tests.support.tui import burst, make_tui_service, settle, static_text, toasts, wait_for
 from tui.app import SmartlicApp
 from tui.screens.customer_accounts import PLACEHOLDER, CustomerAccountsScreen
 from tui.screens.devices import DevicesScreen
@@ -252,3 +252,34 @@ async def test_segment_picker_keeps_one_line_per_segment_at_80(app: SmartlicApp)
         prompt = str(options.get_option_at_index(0).prompt)
         assert demo[:8] in prompt and demo not in prompt
         assert options.content_region.height == 2, "one line each: the ID does not wrap"
+
+
+async def test_a_customer_id_typed_in_one_burst_after_enter_goes_into_the_cell(app: SmartlicApp) -> None:
+    """Enter and the ID in one packet (a fast typist, a slow link): every character lands in the
+    cell, in order, and none runs as a command of the screen (the demo ID holds a ``b``: BACK)."""
+    demo = str((await app.service.demo_info()).customer_id)
+    assert "b" in demo
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        burst(app, "enter", *demo, "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CustomerAccountsScreen), f"a typed key left the screen: {screen}"
+        code = app.service.segment(A).install_code
+        assert screen.pending[code].text == demo
+        assert not screen.query(CellEditor)
+        await pilot.press("s")
+        await settle(pilot)
+        assert str(app.service.segment(A).customer_id) == demo
+
+
+async def test_a_note_typed_in_one_burst_after_e_goes_into_the_cell(app: SmartlicApp) -> None:
+    license_id = await _one_license(app.service)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # "c", "d" and "t" are commands of Manage Licenses; backspace and Esc are the editor's.
+        burst(app, "e", *"cd", "space", "t", "backspace", "x", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ManageLicensesScreen), f"a typed key opened {app.screen}"
+        assert [(str(r.license_id), r.note) for r in app.service.license_rows()] == [(license_id, "cd x")]

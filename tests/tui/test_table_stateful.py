@@ -20,7 +20,6 @@ import contextlib
 import math
 import shutil
 import tempfile
-import unicodedata
 from collections.abc import Coroutine
 from functools import partial
 from pathlib import Path
@@ -38,13 +37,12 @@ from hypothesis.stateful import (
 )
 from rich.text import Text
 from textual import events
-from textual.keys import _get_unicode_name_from_key
 from textual.pilot import Pilot
 
 from core.errors import SmartlicError
 from core.models import Device, DeviceState, LicenseKind, Protocol
 from tests.fuzz.fuzz_helpers import fuzz_settings
-from tests.support.tui import make_app, settle, static_text
+from tests.support.tui import key_character, make_app, settle, static_text
 from tui.screens import devices as devices_module
 from tui.screens.devices import DevicesScreen
 from tui.screens.download import DownloadScreen
@@ -66,16 +64,6 @@ FILTERS = st.one_of(
 KEY_OF = {" ": "space", "-": "minus"}
 MOVES = ["up", "down", "pageup", "pagedown", "home", "end"]
 STEPS_RUN = [0]
-
-
-def key_character(key: str) -> str | None:
-    """The character a key types, as Pilot works it out."""
-    if len(key) == 1:
-        return key
-    try:
-        return unicodedata.lookup(_get_unicode_name_from_key(key))
-    except KeyError:
-        return None
 
 
 T = TypeVar("T")
@@ -163,7 +151,8 @@ class TableMachine(RuleBasedStateMachine):
 
     async def _open(self, which: str, wait: bool) -> None:
         while isinstance(self.app.screen, MarkingScreen | ConfirmModal):
-            self.app.pop_screen()
+            # Awaited: the screen pushed next has the same id, which must be gone first.
+            await self.app.pop_screen()
             await self._sync()
         self.which = which
         screen = DownloadScreen(self.code) if which == "download" else DevicesScreen(self.code)
@@ -208,8 +197,18 @@ class TableMachine(RuleBasedStateMachine):
             await self._sync()
 
     async def _sync(self) -> None:
-        for _ in range(3):
+        """Until every queue of the app and the screen is empty (at most 12 rounds).
+
+        One round of Pilot's wait lets each widget handle what was queued when the round began;
+        a key goes app -> table -> each container -> screen -> app (where bindings run), a hop a
+        round at worst. A fixed three rounds read the cursor before the last ``down`` of a move
+        had run now and then (the table's bindings run at the app), and the next step then moved
+        the cursor off the row the test took for the user's: the failure of one run in three."""
+        for _ in range(12):
             await self.pilot._wait_for_screen()
+            pumps = [self.app, *self.app.screen.walk_children(with_self=True)]
+            if all(pump._message_queue.empty() for pump in pumps):
+                return
 
     def _step(self) -> None:
         STEPS_RUN[0] += 1

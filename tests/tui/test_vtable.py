@@ -9,6 +9,7 @@ from itertools import pairwise
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
+from tests.support.tui import burst
 from tui.widgets.marks import MARK_COLUMN, Selection
 from tui.widgets.vtable import Cell, VirtualTable
 
@@ -194,3 +195,27 @@ async def test_the_cursor_goes_back_to_its_row_when_it_shows_again() -> None:
         await pilot.press("up")
         table.append_rows(rows(10, start=5))
         assert table.cursor_key == "D-00003"
+
+
+async def test_keys_typed_in_one_burst_after_slash_go_to_the_filter() -> None:
+    """'/' starts the filter before the next key is read: a paste or a burst over a slow link
+    ("/cap" in one packet) filters, and its letters never run as the screen's commands."""
+    marked: list[str] = []
+
+    class MarkingApp(TableApp):
+        BINDINGS = [("a", "mark_all", "All")]
+
+        def action_mark_all(self) -> None:
+            marked.append("a")
+
+    app = MarkingApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_rows(rows(1000))
+        table.focus()
+        await pilot.pause()
+        burst(app, "slash", "9", "a", "9", "enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert table.filter_text == "9a9" and not table.filtering
+        assert marked == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -26,7 +27,7 @@ from core.service import LicenseService
 from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.confirm import ChoiceModal
 from tui.widgets.conflict import KEEP_MINE, TAKE_THEIRS, conflict_modal
-from tui.widgets.edit import CellEditor
+from tui.widgets.edit import CellEditor, EditableTable
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.styles import GREEN, RED, YELLOW, plain
 
@@ -62,9 +63,11 @@ class Pending:
     """The stored value the edit started from: the save is refused if the store no longer has it."""
 
 
-class AccountsTable(DataTable):
+class AccountsTable(EditableTable):
     """The accounts table: one click on a pending row's ✔ or ✖ acts, as a button's click would
     (a DataTable selects a cell only on the second click; the first moves its cursor there)."""
+
+    EDIT_KEYS: ClassVar[dict[str, str]] = {"enter": "activate_cell", "e": "edit"}
 
     async def _on_click(self, event: events.Click) -> None:
         before = self.cursor_coordinate
@@ -186,14 +189,23 @@ class CustomerAccountsScreen(ServiceScreen):
 
     @on(DataTable.CellSelected)
     def _selected(self, event: DataTable.CellSelected) -> None:
+        """A click on a cell (Enter is the table's: action_activate_cell). The clicked cell, not
+        the cursor's: the first of a double click's two selections moves the cursor back."""
         event.stop()
-        column = event.cell_key.column_key.value
-        code = event.cell_key.row_key.value
-        if column in ("save", "discard"):
+        self._activate(event.cell_key.row_key.value, event.cell_key.column_key.value)
+
+    def action_activate_cell(self) -> None:
+        """Enter: ✔ saves and ✖ discards a pending row; any other cell is typed in."""
+        table = self.query_one(DataTable)
+        column = COLUMN_KEYS[table.cursor_coordinate.column] if table.row_count else None
+        self._activate(self._current(), column)
+
+    def _activate(self, code: str | None, column: str | None) -> None:
+        if code is not None and column in ("save", "discard"):
             if code in self.pending:
                 (self.save if column == "save" else self.discard)(code)
             # The cells go away with the change: the cursor goes back to the Customer ID.
-            table = event.data_table
+            table = self.query_one(DataTable)
             table.cursor_coordinate = Coordinate(table.cursor_row, CUSTOMER_COLUMN)
             return
         self.action_edit()

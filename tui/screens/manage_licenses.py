@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
 from rich.console import Console
@@ -23,7 +23,7 @@ from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS, bindings
 from tui.screens.base import ServiceScreen, cursor_key, sync_rows, title_text
 from tui.widgets.columns import ColumnSpec, fit_cell, fit_widths, label_for
 from tui.widgets.conflict import KEEP_MINE, conflict_modal
-from tui.widgets.edit import CellEditor
+from tui.widgets.edit import CellEditor, EditableTable
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.message import MessageModal
 from tui.widgets.styles import BLUE, LEVEL_STYLE, PURPLE, YELLOW, plain, prose, short_id, status_text
@@ -191,6 +191,12 @@ def column_widths(rows: list[LicenseRow], available: int) -> dict[str, int]:
     return fit_widths(specs, wanted, available, GIVE_WAY)
 
 
+class NotesTable(EditableTable):
+    """The licenses table: ``e`` types the Note in its cell."""
+
+    EDIT_KEYS: ClassVar[dict[str, str]] = {"e": "edit_note"}
+
+
 class ManageLicensesScreen(ServiceScreen):
     BINDINGS = [
         # The buttons name the keys of the five actions; the footer keeps what has no button.
@@ -220,7 +226,7 @@ class ManageLicensesScreen(ServiceScreen):
         yield Static(title_text("Manage Licenses"), classes="screen-title")
         yield Static(id="summary")
         yield Static(id="banner", classes="banner")
-        yield DataTable(id="licenses", cursor_type="row", zebra_stripes=True)
+        yield NotesTable(id="licenses", cursor_type="row", zebra_stripes=True)
         yield Static(id="empty", classes="empty")
         yield Static(id="detail", classes="detail")
         yield Static(id="status", classes="status")

@@ -6,13 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.widgets.dialog import Dialog
 from tui.widgets.styles import plain
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(Dialog[bool]):
     """``True`` only on an explicit yes (the y key or a click on the yes button).
 
     The No button has the default focus, so Enter on the freshly opened dialog answers no.
@@ -66,7 +66,7 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class ChoiceModal(ModalScreen[str | None]):
+class ChoiceModal(Dialog[str | None]):
     """Pick one of a few answers by key or button; Escape (and the first button) is the safe one."""
 
     DEFAULT_CSS = """

@@ -8,7 +8,9 @@ Customer Accounts (Customer ID) and Manage Licenses (Note).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Offset, Region
 from textual.widgets import DataTable, Input
@@ -31,6 +33,35 @@ def cell_region(table: DataTable, row_key: str, column_key: str) -> Region:
         y += table.header_height
     column = table.ordered_columns[coordinate.column]
     return Region(x, y, column.get_render_width(table), table.ordered_rows[coordinate.row].height)
+
+
+class EditableTable(DataTable):
+    """A DataTable whose cells are typed in by a ``CellEditor``.
+
+    The keys that open an editor (``EDIT_KEYS``: key -> the screen's action) run here, as the
+    table reads them, and not as bindings: a binding runs only once its key has bubbled up to the
+    app, and by then the table has read the keys typed after it (a paste, a burst over a slow
+    link), which ran as the screen's commands (``b``: BACK) instead of going into the cell. For
+    the same reason, keys the table still reads while its editor is open (typed before the editor
+    had the focus) go to the editor, in order.
+    """
+
+    EDIT_KEYS: ClassVar[dict[str, str]] = {}
+    editor: CellEditor | None = None
+
+    async def _on_key(self, event: events.Key) -> None:
+        editor = self.editor
+        if editor is not None:
+            event.stop()
+            event.prevent_default()
+            editor.post_message(events.Key(event.key, event.character))
+            return
+        action = self.EDIT_KEYS.get(event.key)
+        # Not run (the screen's check_action says no): the key goes on to the bindings as usual.
+        if action is not None and await self.app.run_action(action, self.screen):
+            event.stop()
+            event.prevent_default()
+        # Else nothing: Textual calls the _on_key of each class of the MRO (DataTable's next).
 
 
 class CellEditor(Input):
@@ -80,6 +111,8 @@ class CellEditor(Input):
         self.min_width = min_width
         self._done, self._problem, self._show_problem = done, problem, show_problem
         self._finished = False
+        if isinstance(table, EditableTable):
+            table.editor = self
 
     @property
     def row_key(self) -> str:
@@ -96,6 +129,18 @@ class CellEditor(Input):
         self.focus()
         self.cursor_position = len(self.value)
         self.check(self.value)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not self.has_focus and not event.is_printable:
+            # A key the table passed on, typed before this editor had the focus: its binding
+            # (Enter submits, Esc restores, Backspace deletes) runs here, as the app would run it
+            # for the focused editor; up there it would be the table's (Enter: select the cell).
+            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
+        # Else Input's own _on_key runs next (Textual calls each class's in turn).
 
     def place(self) -> None:
         """Lay the editor over its cell (call again after the table scrolled or was resized)."""
@@ -151,6 +196,8 @@ class CellEditor(Input):
         if self._show_problem is not None:
             self._show_problem(None)
         table, screen = self.table, self.screen
+        if isinstance(table, EditableTable) and table.editor is self:
+            table.editor = None
         self.remove()
         if table.is_attached:
             table.focus()

@@ -6,13 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.widgets.dialog import Dialog
 from tui.widgets.styles import plain
 
 
-class MessageModal(ModalScreen[None]):
+class MessageModal(Dialog[None]):
     """Title, a scrollable body and OK. Enter, Escape or q closes it."""
 
     DEFAULT_CSS = """

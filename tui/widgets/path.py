@@ -13,13 +13,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import DirectoryTree, Input, Static
 from textual.worker import Worker, WorkerState
 
 from core.errors import FileError, SmartlicError
 from core.safe_files import check_writable_target
+from tui.widgets.dialog import Dialog
 from tui.widgets.errors import ErrorHandling
 from tui.widgets.styles import RED, plain
 
@@ -117,7 +117,7 @@ class PathInput(Input):
             self.screen.focus_next()
 
 
-class PathModal(ErrorHandling, ModalScreen[Any]):
+class PathModal(ErrorHandling, Dialog[Any]):
     """Ask for a path. With ``run``, Enter calls ``run(path)`` in a worker: the dialog closes with its
     result, or stays open with the reason when it fails (the error handler also shows it). Without
     ``run`` it closes with the Path. Escape closes with None: nothing is done."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.models import SegmentController
+from tui.widgets.dialog import Dialog
 from tui.widgets.styles import plain, short_id
 
 
-class SegmentPicker(ModalScreen[str | None]):
+class SegmentPicker(Dialog[str | None]):
     """Returns the install code of the chosen segment, or None on Escape."""
 
     DEFAULT_CSS = """

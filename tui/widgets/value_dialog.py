@@ -8,15 +8,15 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from tui.widgets.dialog import Dialog
 from tui.widgets.styles import plain
 
 Problem = Callable[[str], str | None]
 
 
-class ValueDialog(ModalScreen[str | None]):
+class ValueDialog(Dialog[str | None]):
     """Returns the new text (spaces trimmed) on Enter, or None on Escape (nothing changes)."""
 
     DEFAULT_CSS = """

@@ -407,6 +407,13 @@ class VirtualTable(ScrollView, can_focus=True):
 
     async def _on_key(self, event: events.Key) -> None:
         if not self.filtering:
+            if event.key == "slash":
+                # Here, not only through the binding: a binding runs once the key has bubbled up
+                # to the app, and by then this widget may have handled the keys typed after it (a
+                # paste, a burst over a slow link), which then ran as commands (``a``: all marked).
+                self.action_start_filter()
+                event.stop()
+                event.prevent_default()
             return
         if event.key == "escape":
             self.filtering = False
