@@ -20,6 +20,7 @@ from core.models import SegmentController
 from core.sanitize import clean
 from core.service import LicenseService
 from core.settings import Settings
+from tui.hangup import CHECK_EVERY, terminal_gone, watch_fd
 from tui.keys import KeysStayOnTheirScreen
 from tui.screens.actions import CLOSE, HOME_ACTIONS, MORE_ACTIONS
 from tui.screens.base import ServiceScreen
@@ -106,6 +107,9 @@ class SmartlicApp(KeysStayOnTheirScreen, ErrorHandling, App[int]):
         if not self.is_headless:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+            terminal = watch_fd()
+            if terminal is not None:
+                self.set_interval(CHECK_EVERY, partial(self._check_terminal, terminal))
         if self.service.journal():
             self.resume()
 
@@ -121,6 +125,11 @@ class SmartlicApp(KeysStayOnTheirScreen, ErrorHandling, App[int]):
     def _hang_up(self) -> None:
         log.info("terminal went away (SIGHUP): exiting")
         self.exit(0)
+
+    def _check_terminal(self, fd: int) -> None:
+        if terminal_gone(fd):
+            log.info("terminal went away (hung up, no SIGHUP): exiting")
+            self.exit(0)
 
     @work(exclusive=True, exit_on_error=False, group="resume")
     async def resume(self) -> None:

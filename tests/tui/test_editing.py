@@ -283,3 +283,18 @@ async def test_a_note_typed_in_one_burst_after_e_goes_into_the_cell(app: Smartli
         await settle(pilot)
         assert isinstance(app.screen, ManageLicensesScreen), f"a typed key opened {app.screen}"
         assert [(str(r.license_id), r.note) for r in app.service.license_rows()] == [(license_id, "cd x")]
+
+
+async def test_the_unknown_id_warning_is_whole_at_60_columns(app: SmartlicApp) -> None:
+    """The status line wraps up to four lines: at 60×20 the warning ends with what to do."""
+    unknown = str(uuid4())
+    async with app.run_test(size=(60, 20)) as pilot:
+        editor = await _open_accounts_editor(pilot)
+        editor.value = unknown
+        await pilot.press("enter", "s")
+        await settle(pilot)
+        await wait_for(pilot, lambda: "does not know" in static_text(pilot, "#status"))
+        status = app.screen.query_one("#status")
+        assert status.size.height == status.virtual_size.height, "the status line is cut"
+        rendered = " ".join(line.text.strip() for line in status.render_lines(status.region.reset_offset))
+        assert rendered.rstrip().endswith(static_text(pilot, "#status").split()[-1])
