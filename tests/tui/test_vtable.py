@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from itertools import pairwise
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
@@ -219,3 +220,17 @@ async def test_keys_typed_in_one_burst_after_slash_go_to_the_filter() -> None:
         await pilot.pause()
         assert table.filter_text == "9a9" and not table.filtering
         assert marked == []
+
+
+async def test_a_paste_goes_into_the_filter() -> None:
+    async with shown(rows(1000)) as (app, pilot, table):
+        app.post_message(events.Paste("D-0099\nsecond line ignored"))
+        await pilot.pause()
+        assert table.filtering and table.filter_text == "D-0099"
+        assert table.visible_keys() == [f"D-0099{i}" for i in range(10)]
+        app.post_message(events.Paste("1"))
+        await pilot.pause()
+        assert table.visible_keys() == ["D-00991"]
+        app.post_message(events.Paste("\x1b]0;owned\x07"))
+        await pilot.pause()
+        assert "\x1b" not in table.filter_text

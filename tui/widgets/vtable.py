@@ -7,7 +7,7 @@ a fixed header, a row cursor, zebra stripes, a selection mark column drawn from 
 horizontal scrolling, rows appended as pages arrive, and filtering by typing ``/`` then text.
 
 Keys: up/down, page up/down, home/end, left/right (scroll), enter (RowSelected), ``/`` filter
-(type to narrow, backspace, enter keeps it, escape clears it).
+(type to narrow, backspace, enter keeps it, escape clears it); a paste goes into the filter.
 
 What holds after every change (rows replaced, appended or gone; filter set, changed or cleared):
 the view lists indices of existing rows, in order, exactly those whose text holds the filter; the
@@ -429,6 +429,16 @@ class VirtualTable(ScrollView, can_focus=True):
             return  # cursor keys still move while filtering
         event.stop()
         event.prevent_default()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A paste (a License ID copied from the portal, say) goes into the filter, opening it."""
+        event.stop()
+        line = clean(event.text.splitlines()[0]) if event.text.strip() else ""
+        if not line:
+            return
+        if not self.filtering:
+            self.action_start_filter()
+        self.set_filter(self.filter_text + line)
 
     # --- cursor --------------------------------------------------------------------------------
 
