@@ -24,11 +24,8 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-# The stateful table test runs in `make faults` only, for now: after the in-cell editing and
-# short-ID merges its cursor-anchor invariant fails in about one run of three (a timing race or
-# a real cursor bug, not yet told apart), and CI must not be a coin toss. See CHANGELOG.
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/tui/test_table_stateful.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The kill matrix, wire faults, concurrency, schemathesis and the fuzz tests with 5x the examples
 # that `make test` runs; the summary lines give the figures:

@@ -42,7 +42,7 @@ from textual.pilot import Pilot
 from core.errors import SmartlicError
 from core.models import Device, DeviceState, LicenseKind, Protocol
 from tests.fuzz.fuzz_helpers import fuzz_settings
-from tests.support.tui import key_character, make_app, settle, static_text
+from tests.support.tui import burst, key_character, make_app, settle, static_text
 from tui.screens import devices as devices_module
 from tui.screens.devices import DevicesScreen
 from tui.screens.download import DownloadScreen
@@ -250,6 +250,23 @@ class TableMachine(RuleBasedStateMachine):
             return
         keys = [KEY_OF.get(ch, ch) for ch in text]
         self.run(self._press("slash", *keys, end))
+
+    @rule(text=FILTERS, moves=st.lists(st.sampled_from(MOVES), max_size=3))
+    def filter_in_one_burst(self, text: str, moves: list[str]) -> None:
+        """A filter and moves arriving in one packet (a paste, a slow link): the letters go into
+        the filter, never to the screen's commands (``a``, ``b``, ``n``...)."""
+        self._step()
+        if not self.table_focused():
+            return
+        marks, screen = set(self.screen.selection), self.screen
+        keys = ["slash", *[KEY_OF.get(ch, ch) for ch in text], "enter", *moves]
+        burst(self.app, *keys)
+        self.run(self._sync())
+        assert self.app.screen is screen, "a typed letter left the screen"
+        assert screen.table.filter_text.endswith(text), "a typed letter did not go into the filter"
+        assert set(screen.selection) == marks, "a typed letter changed the marks"
+        if moves:
+            self.anchor = screen.table.cursor_key
 
     @rule(backspaces=st.integers(1, 3), more=FILTERS)
     def change_filter(self, backspaces: int, more: str) -> None:
