@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 from textual import events
 from textual.app import App
-from textual.keys import _get_unicode_name_from_key
+from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -124,10 +124,8 @@ def burst(app: App[Any], *keys: str) -> None:
 
 
 def key_character(key: str) -> str | None:
-    """The character a key types, as Pilot works it out (``slash`` types ``/``)."""
-    if len(key) == 1:
-        return key
+    """The character a key types, worked out as Pilot.press does (``minus`` types ``-``)."""
     try:
-        return unicodedata.lookup(_get_unicode_name_from_key(key))
+        return unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
     except KeyError:
-        return None
+        return key if len(key) == 1 else None
