@@ -31,9 +31,11 @@ class TableApp(App):
 
 
 @asynccontextmanager
-async def shown(content: dict[str, Sequence[Cell]]) -> AsyncIterator[tuple[TableApp, Pilot, VirtualTable]]:
+async def shown(
+    content: dict[str, Sequence[Cell]], app: TableApp | None = None
+) -> AsyncIterator[tuple[TableApp, Pilot, VirtualTable]]:
     """A focused table holding ``content``, in a 60×12 terminal."""
-    app = TableApp()
+    app = app or TableApp()
     async with app.run_test(size=(60, 12)) as pilot:
         table = app.query_one(VirtualTable)
         table.set_rows(content)
@@ -209,11 +211,7 @@ async def test_keys_typed_in_one_burst_after_slash_go_to_the_filter() -> None:
         def action_mark_all(self) -> None:
             marked.append("a")
 
-    app = MarkingApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        table.set_rows(rows(1000))
-        table.focus()
+    async with shown(rows(1000), MarkingApp()) as (app, pilot, table):
         await pilot.pause()
         burst(app, "slash", "9", "a", "9", "enter")
         await pilot.pause()
