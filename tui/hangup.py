@@ -8,6 +8,7 @@ input thread spinning on end-of-file. A look at the terminal twice a second catc
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import termios
@@ -21,7 +22,7 @@ def terminal_gone(fd: int) -> bool:
     try:
         termios.tcgetattr(fd)
     except termios.error as error:
-        return bool(error.args) and error.args[0] == 5  # EIO: the terminal was hung up
+        return bool(error.args) and error.args[0] == errno.EIO  # the terminal was hung up
     except OSError:
         return False
     return False
